@@ -1,0 +1,217 @@
+"""Wire events and their parsing. Events are small slotted objects built by hand-written parsers
+(not pydantic) because they sit on the hot path: a backtest parses every line of history.
+
+Money is integer cents, time is epoch milliseconds plus the event's UTC offset in minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from alerting.errors import BadEvent
+from alerting.money import to_cents
+from alerting.timeutil import parse_ts
+
+TRANSACTION_KINDS = frozenset(
+    {"deposit", "withdrawal", "transfer_in", "transfer_out", "fee", "interest"}
+)
+COMPLAINT_STATUSES = frozenset({"opened", "updated", "resolved"})
+MANAGER_ROLES = ("account_manager", "supervisor", "branch_vp", "branch_president")
+MAX_ID_LEN = 128
+MAX_TEXT_LEN = 8192
+
+
+@dataclass(slots=True)
+class Transaction:
+    """A money movement on one of the customer's accounts."""
+
+    type: ClassVar[str] = "transaction"
+    event_id: str
+    customer_id: str
+    account_id: str
+    ts: int  # epoch ms, UTC
+    tz: int  # offset of the original timestamp, minutes
+    kind: str
+    amount: int  # cents, > 0
+    currency: str = "CNY"
+    channel: str = ""
+    balance_after: int | None = None  # cents, may be negative (overdraft)
+    counterparty_bank: str | None = None
+
+
+@dataclass(slots=True)
+class Complaint:
+    """A complaint lifecycle event (opened, updated, resolved)."""
+
+    type: ClassVar[str] = "complaint"
+    event_id: str
+    complaint_id: str
+    customer_id: str
+    ts: int
+    tz: int
+    status: str
+    category: str = ""
+    severity: str = ""
+    text: str | None = None
+
+
+@dataclass(slots=True)
+class CustomerUpdate:
+    """A customer profile update arriving on the event stream (takes effect for later events)."""
+
+    type: ClassVar[str] = "customer"
+    event_id: str
+    customer_id: str
+    ts: int
+    tz: int
+    fields: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Watermark:
+    """A control record that advances event time without being a customer event (used to
+    fire inactivity and SLA timers on a quiet stream)."""
+
+    type: ClassVar[str] = "watermark"
+    ts: int
+    tz: int = 0
+    event_id: str = ""
+    customer_id: str = ""
+
+
+Event = Transaction | Complaint | CustomerUpdate | Watermark
+
+
+def _req_str(d: dict[str, Any], key: str) -> str:
+    v = d.get(key)
+    if v is None or v == "":
+        raise BadEvent(f"missing_{key}", f"{key} is required")
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    if not isinstance(v, str):
+        raise BadEvent(f"bad_{key}", f"{key} must be a string")
+    if len(v) > MAX_ID_LEN:
+        raise BadEvent(f"bad_{key}", f"{key} longer than {MAX_ID_LEN}")
+    return v
+
+
+def _opt_str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    v = d.get(key)
+    if v is None or v == "":
+        return default
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return str(v)
+    if not isinstance(v, str):
+        raise BadEvent(f"bad_{key}", f"{key} must be a string")
+    return v[:MAX_TEXT_LEN]
+
+
+def parse_transaction(d: dict[str, Any]) -> Transaction:
+    """Validate a transaction dict from the wire."""
+    ts, tz = parse_ts(d.get("ts"))
+    kind = d.get("kind")
+    if kind not in TRANSACTION_KINDS:
+        raise BadEvent("bad_kind", "kind must be one of " + ", ".join(sorted(TRANSACTION_KINDS)))
+    bal = d.get("balance_after")
+    return Transaction(
+        event_id=_req_str(d, "event_id"),
+        customer_id=_req_str(d, "customer_id"),
+        account_id=_opt_str(d, "account_id", "") or "",
+        ts=ts,
+        tz=tz,
+        kind=kind,
+        amount=to_cents(d.get("amount")),
+        currency=(_opt_str(d, "currency", "CNY") or "CNY").upper(),
+        channel=_opt_str(d, "channel", "") or "",
+        balance_after=None if bal is None or bal == "" else to_cents(
+            bal, field="balance_after", allow_zero=True, allow_negative=True),
+        counterparty_bank=_opt_str(d, "counterparty_bank"),
+    )
+
+
+def parse_complaint(d: dict[str, Any]) -> Complaint:
+    """Validate a complaint dict from the wire."""
+    ts, tz = parse_ts(d.get("ts"))
+    status = d.get("status")
+    if status not in COMPLAINT_STATUSES:
+        raise BadEvent("bad_status", "status must be opened, updated or resolved")
+    return Complaint(
+        event_id=_req_str(d, "event_id"),
+        complaint_id=_req_str(d, "complaint_id"),
+        customer_id=_req_str(d, "customer_id"),
+        ts=ts,
+        tz=tz,
+        status=status,
+        category=_opt_str(d, "category", "") or "",
+        severity=_opt_str(d, "severity", "") or "",
+        text=_opt_str(d, "text"),
+    )
+
+
+def parse_customer_update(d: dict[str, Any]) -> CustomerUpdate:
+    """A profile update: the customer fields of the directory, with an optional ts."""
+    cid = _req_str(d, "customer_id")
+    if d.get("ts") is None:
+        ts, tz = 0, 0
+    else:
+        ts, tz = parse_ts(d.get("ts"))
+    fields = {k: v for k, v in d.items() if k not in ("type", "event_id", "ts")}
+    return CustomerUpdate(event_id=str(d.get("event_id") or f"customer:{cid}:{ts}"),
+                          customer_id=cid, ts=ts, tz=tz, fields=fields)
+
+
+def parse_watermark(d: dict[str, Any]) -> Watermark:
+    """A control record carrying only a ts."""
+    ts, tz = parse_ts(d.get("ts"))
+    return Watermark(ts=ts, tz=tz)
+
+
+_PARSERS = {
+    "transaction": parse_transaction,
+    "complaint": parse_complaint,
+    "customer": parse_customer_update,
+    "watermark": parse_watermark,
+}
+
+
+def parse_event(d: Any) -> Event:
+    """Validate one decoded JSON object into an event, or raise ``BadEvent`` with a reason code."""
+    if not isinstance(d, dict):
+        raise BadEvent("not_an_object", "an event must be a JSON object")
+    t = d.get("type")
+    parser = _PARSERS.get(t) if isinstance(t, str) else None
+    if parser is None:
+        raise BadEvent("bad_type", "type must be transaction, complaint, customer or watermark")
+    return parser(d)
+
+
+def event_to_dict(ev: Event) -> dict[str, Any]:
+    """Back to the wire format (used by the sample generator, the inbox page and tests)."""
+    from alerting.money import format_money
+    from alerting.timeutil import format_ts
+
+    if isinstance(ev, Transaction):
+        d: dict[str, Any] = {
+            "event_id": ev.event_id, "type": "transaction", "customer_id": ev.customer_id,
+            "account_id": ev.account_id, "ts": format_ts(ev.ts, ev.tz), "kind": ev.kind,
+            "amount": format_money(ev.amount), "currency": ev.currency, "channel": ev.channel,
+        }
+        if ev.balance_after is not None:
+            d["balance_after"] = format_money(ev.balance_after)
+        if ev.counterparty_bank:
+            d["counterparty_bank"] = ev.counterparty_bank
+        return d
+    if isinstance(ev, Complaint):
+        d = {
+            "event_id": ev.event_id, "type": "complaint", "complaint_id": ev.complaint_id,
+            "customer_id": ev.customer_id, "ts": format_ts(ev.ts, ev.tz), "status": ev.status,
+            "category": ev.category, "severity": ev.severity,
+        }
+        if ev.text:
+            d["text"] = ev.text
+        return d
+    if isinstance(ev, CustomerUpdate):
+        return {"type": "customer", "event_id": ev.event_id, **ev.fields,
+                **({"ts": format_ts(ev.ts, ev.tz)} if ev.ts else {})}
+    return {"type": "watermark", "ts": format_ts(ev.ts, ev.tz)}

@@ -1,0 +1,70 @@
+"""Exact money. The engine holds amounts as integer minor units (cents, 分); never floats.
+
+All supported currencies use two decimal places (CNY, CZK, USD, EUR…).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from alerting.errors import BadEvent
+
+SCALE = 100
+_DSCALE = Decimal(SCALE)
+
+
+def to_cents(value: Any, *, field: str = "amount", allow_zero: bool = False,
+             allow_negative: bool = False) -> int:
+    """Convert a decimal string, int or finite float from the wire to integer cents, exactly.
+
+    Rejects (``BadEvent``) non-numbers, NaN/inf, more than two decimals, and values that are
+    not > 0 unless allowed. Floats are converted through their shortest repr, so 0.1 is 10.
+    """
+    if isinstance(value, bool):
+        raise BadEvent(f"bad_{field}", f"{field} must be a number, not a boolean")
+    if isinstance(value, int):
+        cents = value * SCALE
+    else:
+        if isinstance(value, float):
+            value = repr(value)
+        if not isinstance(value, str):
+            raise BadEvent(f"bad_{field}", f"{field} must be a decimal string or number")
+        try:
+            d = Decimal(value.strip())
+        except (InvalidOperation, ValueError):
+            raise BadEvent(f"bad_{field}", f"{field} is not a decimal number") from None
+        if not d.is_finite():
+            raise BadEvent(f"bad_{field}", f"{field} must be finite")
+        scaled = d * _DSCALE
+        if scaled != scaled.to_integral_value():
+            raise BadEvent(f"bad_{field}", f"{field} has more than two decimal places")
+        cents = int(scaled)
+    if cents < 0 and not allow_negative:
+        raise BadEvent(f"bad_{field}", f"{field} must not be negative")
+    if cents == 0 and not allow_zero:
+        raise BadEvent(f"bad_{field}", f"{field} must be > 0")
+    return cents
+
+
+def parse_money(value: Any) -> int:
+    """Money from configuration (rules.yaml, CSV): like ``to_cents`` but zero is allowed."""
+    return to_cents(value, field="money", allow_zero=True)
+
+
+def format_money(cents: int | Decimal) -> str:
+    """Render cents as a plain decimal string with two places: 123456 -> '1234.56'."""
+    if isinstance(cents, Decimal):
+        return str((cents / _DSCALE).quantize(Decimal("0.01")))
+    sign = "-" if cents < 0 else ""
+    q, r = divmod(abs(cents), SCALE)
+    return f"{sign}{q}.{r:02d}"
+
+
+def format_money_grouped(cents: int | Decimal) -> str:
+    """Human rendering with thousands separators: 123456789 -> '1,234,567.89'."""
+    s = format_money(cents)
+    whole, _, frac = s.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = whole.lstrip("-")
+    return f"{sign}{int(whole):,}.{frac}"

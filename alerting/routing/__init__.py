@@ -1,0 +1,2 @@
+"""Routing: who is told (assignment, tier override, delegates), through which receivers, and
+escalation when nobody acts."""

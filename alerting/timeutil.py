@@ -1,0 +1,68 @@
+"""Event time. Timestamps travel as ISO-8601 with an offset; the engine holds epoch milliseconds
+(UTC) plus the event's offset in minutes so that rendering uses the customer's local time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from alerting.errors import BadEvent
+
+MS = 1
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+_TZ_CACHE: dict[int, timezone] = {}
+
+
+def parse_ts(value: object, *, field: str = "ts") -> tuple[int, int]:
+    """Parse an ISO-8601 timestamp with offset into (epoch_ms, offset_minutes).
+
+    A timestamp without an offset is rejected: event time must be unambiguous.
+    """
+    if not isinstance(value, str):
+        raise BadEvent(f"bad_{field}", f"{field} must be an ISO-8601 string")
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadEvent(f"bad_{field}", f"{field} is not ISO-8601") from None
+    off = dt.utcoffset()
+    if off is None:
+        raise BadEvent(f"bad_{field}", f"{field} has no UTC offset")
+    return _epoch_ms(dt), int(off.total_seconds() // 60)
+
+
+def _epoch_ms(dt: datetime) -> int:
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def tz_of(offset_min: int) -> timezone:
+    """A fixed-offset tzinfo for an offset in minutes (cached)."""
+    tz = _TZ_CACHE.get(offset_min)
+    if tz is None:
+        tz = timezone(timedelta(minutes=offset_min))
+        _TZ_CACHE[offset_min] = tz
+    return tz
+
+
+def to_datetime(epoch_ms: int, offset_min: int = 0) -> datetime:
+    """Epoch milliseconds back to an aware datetime in the given offset."""
+    return datetime(1970, 1, 1, tzinfo=UTC).astimezone(tz_of(offset_min)) + timedelta(
+        milliseconds=epoch_ms
+    )
+
+
+def format_ts(epoch_ms: int, offset_min: int = 0) -> str:
+    """Render as ISO-8601 with offset, seconds precision unless milliseconds are set."""
+    dt = to_datetime(epoch_ms, offset_min)
+    spec = "milliseconds" if epoch_ms % 1000 else "seconds"
+    return dt.isoformat(timespec=spec)
+
+
+def from_datetime(dt: datetime) -> int:
+    """Aware datetime to epoch milliseconds."""
+    if dt.utcoffset() is None:
+        raise ValueError("naive datetime")
+    return _epoch_ms(dt)
