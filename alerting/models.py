@@ -6,6 +6,7 @@ Money is integer cents, time is epoch milliseconds plus the event's UTC offset i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -167,7 +168,7 @@ def parse_watermark(d: dict[str, Any]) -> Watermark:
     return Watermark(ts=ts, tz=tz)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "transaction": parse_transaction,
     "complaint": parse_complaint,
     "customer": parse_customer_update,

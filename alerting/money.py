@@ -5,7 +5,7 @@ All supported currencies use two decimal places (CNY, CZK, USD, EUR…).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from alerting.errors import BadEvent
@@ -55,7 +55,8 @@ def parse_money(value: Any) -> int:
 def format_money(cents: int | Decimal) -> str:
     """Render cents as a plain decimal string with two places: 123456 -> '1234.56'."""
     if isinstance(cents, Decimal):
-        return str((cents / _DSCALE).quantize(Decimal("0.01")))
+        # Fractional cents (from a ratio) round half-up, as a bank statement would.
+        return str((cents / _DSCALE).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     sign = "-" if cents < 0 else ""
     q, r = divmod(abs(cents), SCALE)
     return f"{sign}{q}.{r:02d}"

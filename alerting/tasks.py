@@ -58,6 +58,8 @@ class Task:
     acknowledged_at: str | None = None
     resolved_at: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    # epoch ms when an unacknowledged task escalates next (routing sets it; None = no clock)
+    escalate_at_ms: int | None = None
     # other locales' rendering: {"en": {"title": ..., "body": ...}}
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
 

@@ -1,0 +1,52 @@
+import pytest
+
+from alerting.errors import BadEvent
+from alerting.models import Complaint, Transaction, event_to_dict, parse_event
+
+
+def _tx(**kw):
+    d = {"type": "transaction", "event_id": "e1", "customer_id": "c1", "account_id": "a1",
+         "ts": "2024-01-01T09:00:00+08:00", "kind": "withdrawal", "amount": "200000.00"}
+    d.update(kw)
+    return d
+
+
+def test_parse_transaction_round_trip():
+    ev = parse_event(_tx(counterparty_bank="ICBC", balance_after="-12.30", channel="atm"))
+    assert isinstance(ev, Transaction)
+    assert ev.amount == 20_000_000 and ev.balance_after == -1230 and ev.tz == 480
+    assert parse_event(event_to_dict(ev)) == ev
+
+
+def test_parse_complaint():
+    ev = parse_event({"type": "complaint", "event_id": "e2", "complaint_id": "k1",
+                      "customer_id": "c1", "ts": "2024-01-01T09:00:00Z", "status": "opened",
+                      "category": "fees", "severity": "high", "text": "too expensive"})
+    assert isinstance(ev, Complaint)
+    assert parse_event(event_to_dict(ev)) == ev
+
+
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [({"kind": "steal"}, "bad_kind"), ({"amount": "-1"}, "bad_amount"),
+     ({"amount": "0"}, "bad_amount"), ({"amount": "NaN"}, "bad_amount"),
+     ({"ts": "2024-01-01"}, "bad_ts"), ({"customer_id": None}, "missing_customer_id"),
+     ({"event_id": ""}, "missing_event_id"), ({"type": "wire"}, "bad_type"),
+     ({"customer_id": ["x"]}, "bad_customer_id")],
+)
+def test_bad_events_have_reasons(patch, reason):
+    with pytest.raises(BadEvent) as ei:
+        parse_event(_tx(**patch))
+    assert ei.value.reason == reason
+
+
+def test_error_message_carries_no_values():
+    with pytest.raises(BadEvent) as ei:
+        parse_event(_tx(amount="6222021234567890.123"))
+    assert "6222021234567890" not in str(ei.value)
+
+
+def test_not_an_object():
+    with pytest.raises(BadEvent) as ei:
+        parse_event([1, 2])
+    assert ei.value.reason == "not_an_object"
