@@ -55,6 +55,9 @@ class Metrics:
                                     "rules reload succeeded, 0 if it was rejected", registry=r)
         self.reload_timestamp = Gauge("alerting_rules_last_reload_timestamp_seconds",
                                       "Unix time of the last reload attempt", registry=r)
+        self.reloads = Counter("alerting_rules_reloads_total", "Rules reload attempts by "
+                               "result (ok, rejected) and trigger (startup, file, sighup, "
+                               "http, manual)", ["result", "trigger"], registry=r)
         self.ack_latency = Histogram("alerting_task_ack_latency_seconds", "Time from task "
                                      "creation to acknowledgement", ["rule"],
                                      buckets=ACK_BUCKETS, registry=r)
@@ -69,6 +72,12 @@ class Metrics:
                                registry=r)
         self.rule_outcomes = Gauge("alerting_rule_outcome_share", "Share of resolved tasks by "
                                    "outcome, per rule", ["rule", "outcome"], registry=r)
+        self.rule_ack_quantile = Gauge("alerting_rule_ack_time_seconds", "Time to acknowledge "
+                                       "per rule over the effectiveness window (quantile 0.5 "
+                                       "or 0.9)", ["rule", "quantile"], registry=r)
+        self.rule_flagged = Gauge("alerting_rule_false_alarm_flagged", "1 if the rule's "
+                                  "false-alarm share is above the threshold", ["rule"],
+                                  registry=r)
 
 
 _default: Metrics | None = None

@@ -21,6 +21,15 @@ def to_cents(value: Any, *, field: str = "amount", allow_zero: bool = False,
     Rejects (``BadEvent``) non-numbers, NaN/inf, more than two decimals, and values that are
     not > 0 unless allowed. Floats are converted through their shortest repr, so 0.1 is 10.
     """
+    if type(value) is str:
+        # Fast path for the wire's usual plain decimals ("1234.5", "1234.56"): plain integer
+        # arithmetic, same result as the Decimal path below, which handles everything else.
+        whole, dot, frac = value.partition(".")
+        if whole.isascii() and whole.isdigit() and (
+                not dot or (0 < len(frac) <= 2 and frac.isascii() and frac.isdigit())):
+            cents = int(whole) * SCALE + (int(frac) * (10 if len(frac) == 1 else 1) if dot else 0)
+            if cents > 0 or (cents == 0 and allow_zero):
+                return cents
     if isinstance(value, bool):
         raise BadEvent(f"bad_{field}", f"{field} must be a number, not a boolean")
     if isinstance(value, int):

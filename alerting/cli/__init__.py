@@ -9,6 +9,7 @@ from alerting.cli import (
     backtest_cmd,
     directory_cmd,
     import_cmd,
+    outbox_cmd,
     report_cmd,
     rules_cmd,
     run_cmd,
@@ -26,7 +27,7 @@ app = typer.Typer(
 )
 
 for _module in (run_cmd, backtest_cmd, rules_cmd, sample_cmd, import_cmd, worker_cmd,
-                directory_cmd, tasks_cmd, report_cmd):
+                directory_cmd, tasks_cmd, report_cmd, outbox_cmd):
     _module.register(app)
 
 

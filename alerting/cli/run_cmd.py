@@ -1,9 +1,211 @@
-"""CLI: placeholder until its owner fills it in."""
+"""``alerting run``: the embedded default. One engine, events from a file or stdin, tasks printed
+for the manager as they appear (and appended to ``--out``), bad lines to a dead-letter file.
+With no arguments it runs ``rules.yaml`` over the bundled sample bank."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import IO, Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from alerting.backtest import Replay, build_engine, replay
+from alerting.directory import Directory
+from alerting.errors import ConfigError
+from alerting.io import DeadLetter, DeadLetterWriter, EventSource, load_directory
+from alerting.money import format_money_grouped
+from alerting.tasks import Task
+
+SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
+                  "low": "cyan", "info": "dim"}
+
+
+def data_path(name: str) -> Path:
+    """A file shipped in ``alerting/data`` (the bundled sample and the packaged rules)."""
+    return Path(str(resources.files("alerting").joinpath("data", name)))
+
+
+def default_rules() -> Path:
+    """``rules.yaml`` of the current directory if present, else the packaged copy."""
+    local = Path("rules.yaml")
+    return local if local.is_file() else data_path("rules.yaml")
+
+
+def resolve_inputs(events: str | None, customers: Path | None, managers: Path | None,
+                   ) -> tuple[str, Path | None, Path | None]:
+    """Default to the bundled sample (events and its directory) when no events are given."""
+    if events is None:
+        return (str(data_path("events.jsonl.gz")), customers or data_path("customers.csv"),
+                managers or data_path("managers.csv"))
+    return events, customers, managers
+
+
+@contextmanager
+def fail_cleanly() -> Iterator[None]:
+    """Turn configuration errors into a message and exit status 1 instead of a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {exc}", markup=True)
+        raise typer.Exit(1) from None
+
+
+def load_dir(customers: Path | None, managers: Path | None) -> Directory:
+    """Directory from the optional files (a missing file is an error, not an empty book)."""
+    return load_directory(customers, managers)
+
+
+def _evidence_text(ev: dict[str, Any]) -> str:
+    parts = []
+    for k, v in ev.items():
+        if isinstance(v, str) and _is_money(v):
+            v = _grouped(v)
+        parts.append(f"{k}={v}")
+    return "  ".join(parts)
+
+
+def _grouped(v: str) -> str:
+    """'1234567.80' -> '1,234,567.80' exactly (no float on the way)."""
+    head, _, tail = v.lstrip("-").partition(".")
+    cents = int(head) * 100 + int(tail)
+    return format_money_grouped(-cents if v.startswith("-") else cents)
+
+
+def _is_money(v: str) -> bool:
+    head, dot, tail = v.lstrip("-").partition(".")
+    return bool(dot) and head.isdigit() and len(tail) == 2 and tail.isdigit()
+
+
+def render_task(console: Console, t: Task) -> None:
+    """One task for the manager: what, who, why (with the numbers) and by when."""
+    sev = SEVERITY_STYLE.get(t.severity, "")
+    if t.revision:
+        console.print(f"  [dim]↻ {t.task_id} rev {t.revision}[/dim] {t.rule_id} "
+                      f"{t.customer_id}: {_evidence_text(t.evidence)}", markup=True)
+        return
+    who = t.assignee_id or "(unassigned)"
+    role = f" ({t.assignee_role})" if t.assignee_role else ""
+    console.print(f"[{sev}]{t.severity.upper():8}[/{sev}] [bold]{t.rule_id}[/bold]  "
+                  f"customer {t.customer_id} → {who}{role}  due {t.due_at}", markup=True)
+    console.print(f"    {t.title}", markup=False)
+    if t.body:
+        for line in t.body.strip().splitlines()[:6]:
+            console.print(f"    [dim]{line}[/dim]", markup=True, highlight=False)
+    if t.evidence:
+        console.print(f"    {_evidence_text(t.evidence)}", markup=False)
+
+
+def engine_stats(engine: Any) -> dict[str, Any]:
+    """The engine's counters as a plain dict, whatever shape ``stats`` has."""
+    stats = getattr(engine, "stats", None)
+    if stats is None:
+        return {}
+    if isinstance(stats, dict):
+        return stats
+    if hasattr(stats, "as_dict"):
+        return dict(stats.as_dict())
+    if hasattr(stats, "__dataclass_fields__"):
+        return {k: getattr(stats, k) for k in stats.__dataclass_fields__}
+    return dict(vars(stats))
+
+
+def render_run_summary(console: Console, r: Replay, created: Counter[tuple[str, str]],
+                       updated: int, stats: dict[str, Any]) -> None:
+    """Events read, tasks by rule and severity, updates, suppressions, late, duplicates and
+    dead letters by reason."""
+    t = Table(title="tasks created", show_lines=False)
+    t.add_column("rule")
+    t.add_column("severity")
+    t.add_column("tasks", justify="right")
+    for (rule, sev), n in sorted(created.items()):
+        t.add_row(rule, sev, str(n))
+    console.print(t)
+    console.print(f"events read {r.events_read}  processed {r.lines_ok}  "
+                  f"tasks {sum(created.values())}  updated {updated}")
+    scalars = {k: v for k, v in stats.items() if isinstance(v, int | float)}
+    if scalars:
+        console.print("engine: " + "  ".join(f"{k} {v}" for k, v in sorted(scalars.items())))
+    for k, v in sorted(stats.items()):
+        if isinstance(v, dict) and v and k not in ("fired",):
+            console.print(f"{k}: " + "  ".join(f"{a} {b}" for a, b in sorted(v.items())))
+    dl = "  ".join(f"{k} {v}" for k, v in sorted(r.dead_letters.items())) or "none"
+    console.print(f"dead-lettered {sum(r.dead_letters.values())}: {dl}")
+
+
+def _stderr_dead_letter(err: Console, shown: list[int]) -> Any:
+    def show(dl: DeadLetter) -> None:
+        shown[0] += 1
+        if shown[0] <= 20:  # reason and line only: the raw text may hold personal data
+            err.print(f"dead letter: line {dl.line}: {dl.reason}: {dl.detail}", markup=False)
+    return show
+
+
+def run(
+    rules: Annotated[Path | None, typer.Option(help="Rules file (default ./rules.yaml, else "
+                                                    "the packaged one).")] = None,
+    events: Annotated[str | None, typer.Option(help="Events JSONL(.gz) file, or - for stdin "
+                                                    "(default: the bundled sample).")] = None,
+    customers: Annotated[Path | None, typer.Option(help="Customers CSV/JSONL.")] = None,
+    managers: Annotated[Path | None, typer.Option(help="Managers CSV/JSONL.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Append every task emission here "
+                                                  "(JSON lines).")] = None,
+    dead_letter: Annotated[Path | None, typer.Option(
+        "--dead-letter", help="Bad events file (default dead-letter.jsonl next to --out).")]
+    = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+) -> None:
+    """Run the rules over events from a file or stdin and print tasks for the managers."""
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    with fail_cleanly():
+        ev_path, cust_path, mgr_path = resolve_inputs(events, customers, managers)
+        engine = build_engine(rules or default_rules(), load_dir(cust_path, mgr_path))
+        if dead_letter is None and out is not None:
+            dead_letter = out.parent / "dead-letter.jsonl"
+        created: Counter[tuple[str, str]] = Counter()
+        updated = [0]
+        shown = [0]
+        show_bad = _stderr_dead_letter(err, shown)
+        with EventSource(ev_path) as src, DeadLetterWriter(dead_letter) as dlw, \
+                _maybe_open(out) as sink:
+
+            def on_bad(dl: DeadLetter) -> None:
+                dlw.write(dl)
+                show_bad(dl)
+
+            def on_task(_i: int, t: Task) -> None:
+                if t.revision:
+                    updated[0] += 1
+                else:
+                    created[(t.rule_id, t.severity)] += 1
+                if sink is not None:
+                    sink.write(t.to_json() + b"\n")
+                    sink.flush()
+                if not quiet:
+                    render_task(console, t)
+
+            r = replay(src.lines(), [engine], on_bad, on_task)
+        render_run_summary(console, r, created, updated[0], engine_stats(engine))
+        if dlw.total and dead_letter is not None:
+            console.print(f"bad events written to {dead_letter}")
+
+
+@contextmanager
+def _maybe_open(path: Path | None) -> Iterator[IO[bytes] | None]:
+    if path is None:
+        yield None
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        yield fh
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``alerting run``."""
+    app.command("run")(run)

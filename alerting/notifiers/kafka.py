@@ -1,0 +1,75 @@
+"""Kafka notifier: the notification JSON to a topic, key = recipient id (or first task id).
+
+The worker passes its started aiokafka producer in; otherwise one is created from ``bootstrap``
+on first use and stopped by :meth:`KafkaNotifier.aclose`. Downstream consumers dedup on
+``notification_id`` (a retry after an unknown outcome may write twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+
+from alerting.errors import ConfigError, PermanentNotifierError, RetryableNotifierError
+from alerting.notifiers.base import Notification, RetryPolicy
+from alerting.notifiers.config import KafkaConfig
+
+
+def message_key(n: Notification) -> bytes | None:
+    """Partition key: the recipient, so one manager's notifications stay in order."""
+    if n.recipient_id:
+        return n.recipient_id.encode()
+    if n.tasks and n.tasks[0].get("task_id"):
+        return str(n.tasks[0]["task_id"]).encode()
+    return None
+
+
+def build_record(n: Notification) -> tuple[bytes | None, bytes]:
+    """(key, value) of the Kafka record for ``n``."""
+    return message_key(n), n.to_json().encode()
+
+
+class KafkaNotifier:
+    """Sends to ``cfg.topic`` and waits for the broker's acknowledgement."""
+
+    def __init__(self, name: str, cfg: KafkaConfig, *, producer: Any | None,
+                 retry: RetryPolicy) -> None:
+        if producer is None and not cfg.bootstrap:
+            raise ConfigError(f"notifier {name!r}: kafka needs 'bootstrap' (no producer given)")
+        self.name = name
+        self.retry = retry
+        self._topic = cfg.topic
+        self._bootstrap = cfg.bootstrap
+        self._producer = producer
+        self._own = producer is None
+
+    async def _get_producer(self) -> Any:
+        if self._producer is None:
+            from aiokafka import AIOKafkaProducer
+
+            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()  # release the half-started client before retrying
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def send(self, n: Notification) -> None:
+        """Produce one record; too-large is permanent, other Kafka errors retryable."""
+        key, value = build_record(n)
+        try:
+            producer = await self._get_producer()
+            await producer.send_and_wait(self._topic, value=value, key=key)
+        except MessageSizeTooLargeError:
+            raise PermanentNotifierError("kafka message too large") from None
+        except (KafkaError, OSError) as exc:
+            raise RetryableNotifierError(f"kafka error ({type(exc).__name__})") from None
+
+    async def aclose(self) -> None:
+        """Stop the producer if this notifier created it."""
+        if self._own and self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

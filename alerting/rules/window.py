@@ -1,0 +1,197 @@
+"""``window``: an aggregate (sum / count / max) of matching events over a sliding window.
+
+The window is held as time buckets (``bucket``, default 1d for windows of two days or more,
+else 1h), aligned to local time (``defaults.timezone``): a 7d window with 1d buckets covers the
+current local day and the six before it. Sums are exact in cents. ``having`` is a condition over
+``agg`` (``agg.sum``, ``agg.count``, ``agg.max``), the customer and the current event.
+
+Example::
+
+    - id: assets-leaving-7d
+      kind: window
+      where: event.kind in ["withdrawal", "transfer_out"]
+      window: 7d
+      aggregate: sum
+      having: agg.sum >= 0.5 * customer.assets and customer.assets > 0
+      title: "7天内流出 {{ window_sum|money }} 元，占资产 {{ share|pct }}"
+
+Evidence: ``window_sum``, ``window_count``, ``window_max``, ``window_start``, ``window_end``,
+``window_days``, ``assets``, ``share`` (sum / assets) and the last event ids (at most 5).
+Situation key: the bucket in which the window started to fire (one task per firing spell).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import model_validator
+
+from alerting.rules.common import CompiledRule, Duration, RuleSpec, triggers_of
+from alerting.timeutil import DAY, HOUR
+
+if TYPE_CHECKING:
+    from alerting.engine import CustomerState, Engine
+    from alerting.rules.expr import Compiled
+
+MAX_BUCKETS = 400
+LAST_IDS = 5
+
+
+class WindowSpec(RuleSpec):
+    """Sliding-window aggregate per customer."""
+
+    default_cooldown: ClassVar[int] = 7 * DAY
+    kind: Literal["window"]
+    window: Duration
+    bucket: Duration | None = None
+    aggregate: Literal["sum", "count", "max"] = "sum"
+    value: str = "event.amount"
+    having: str
+
+    @model_validator(mode="after")
+    def _buckets(self) -> WindowSpec:
+        if self.window <= 0:
+            raise ValueError("window must be positive")
+        b = self.bucket_ms
+        if b <= 0 or self.window % b:
+            raise ValueError("window must be a whole multiple of bucket")
+        if self.window // b > MAX_BUCKETS:
+            raise ValueError(f"at most {MAX_BUCKETS} buckets per window: use a larger bucket")
+        return self
+
+    @property
+    def bucket_ms(self) -> int:
+        """The bucket size in ms (explicit, or 1d / 1h / the window itself)."""
+        if self.bucket is not None:
+            return self.bucket
+        if self.window >= 2 * DAY and self.window % DAY == 0:
+            return DAY
+        if self.window >= 2 * HOUR and self.window % HOUR == 0:
+            return HOUR
+        return self.window
+
+    def expressions(self) -> dict[str, str]:
+        return {**super().expressions(), "value": self.value, "having": self.having}
+
+
+class Agg:
+    """The ``agg`` root of ``having`` (reused, so evaluation allocates nothing)."""
+
+    __slots__ = ("sum", "count", "max", "start", "end")
+
+    def __init__(self) -> None:
+        self.sum = 0
+        self.count = 0
+        self.max = 0
+        self.start = 0
+        self.end = 0
+
+
+class WindowRule(CompiledRule):
+    """State per customer: ``[firing_bucket, [last ids], b0, sum0, count0, max0, b1, ...]``
+    with buckets in ascending order; ``firing_bucket`` is -1 while ``having`` is false."""
+
+    kind: ClassVar[str] = "window"
+    evidence_keys: ClassVar[frozenset[str]] = frozenset(
+        {"window_sum", "window_count", "window_max", "window_start", "window_end",
+         "window_days", "assets", "share", "amount"})
+
+    def __init__(self, spec: WindowSpec, index: int, where: Compiled, cooldown_ms: int,
+                 value: Compiled, having: Compiled, tz_ms: int) -> None:
+        super().__init__(spec, index, where, cooldown_ms)
+        self.value = value
+        self.value_fn = value.fn
+        self.plain_amount = spec.value.strip() == "event.amount"
+        self.count_only = spec.aggregate == "count"
+        self.having_fn = having.fn
+        self.bucket = spec.bucket_ms
+        self.n = spec.window // self.bucket
+        self.window = spec.window
+        self.tz_ms = tz_ms
+        self.agg = Agg()
+
+    def triggers(self) -> list[tuple[str, frozenset[str] | None]]:
+        if self.count_only:  # counting never reads the value: complaints may be counted
+            return triggers_of(self.where)
+        return triggers_of(self.where, self.value)
+
+    def on_event(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any) -> None:
+        if not self.where_fn(ev, cust, None):
+            return
+        x = 1 if self.count_only else (ev.amount if self.plain_amount
+                                       else self.value_fn(ev, cust, None))
+        if x is None:
+            return
+        st = cs.rs[self.index]
+        if st is None:
+            st = cs.rs[self.index] = [-1, []]
+        b = (ev.ts + self.tz_ms) // self.bucket
+        newest = max(b, st[-4]) if len(st) > 2 else b
+        lo = newest - self.n  # buckets ≤ lo have left the window
+        if b <= lo:
+            return  # an out-of-order event older than the whole window
+        self._add(st, b, x, lo)
+        ids = st[1]
+        ids.append(ev.event_id)
+        if len(ids) > LAST_IDS:
+            del ids[0]
+        agg = self.agg
+        s = c = m = 0
+        for i in range(2, len(st), 4):
+            s += st[i + 1]
+            c += st[i + 2]
+            if st[i + 3] > m:
+                m = st[i + 3]
+        agg.sum, agg.count, agg.max = s, c, m
+        agg.start, agg.end = st[2] * self.bucket - self.tz_ms, ev.ts
+        if not self.having_fn(ev, cust, agg):
+            st[0] = -1
+            return
+        if st[0] < 0 or st[0] <= lo:
+            st[0] = b
+        self._fire(eng, cs, ev, cust, st)
+
+    def _add(self, st: list[Any], b: int, x: int, lo: int) -> None:
+        i = 2
+        while i < len(st) and st[i] <= lo:
+            i += 4
+        if i > 2:
+            del st[2:i]  # evict buckets that left the window
+        i = len(st) - 4
+        while i >= 2 and st[i] > b:
+            i -= 4
+        if i >= 2 and st[i] == b:
+            st[i + 1] += x
+            st[i + 2] += 1
+            if x > st[i + 3]:
+                st[i + 3] = x
+        else:
+            st[i + 4:i + 4] = [b, x, 1, x]
+
+    def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, st: list[Any]) -> None:
+        agg = self.agg
+        assets = getattr(cust, "assets", 0) or 0
+        evidence: dict[str, Any] = {
+            "window_sum": agg.sum, "window_count": agg.count, "window_max": agg.max,
+            "window_start": agg.start, "window_end": agg.end,
+            "window_days": round(self.window / DAY, 2), "assets": assets,
+            "share": round(agg.sum / assets, 4) if assets > 0 and not self.count_only else None,
+        }
+        if ev.type == "transaction":
+            evidence["amount"] = ev.amount
+        eng.emit(self, cs, cust, situation=f"b{st[0]}", ts=ev.ts, tz=ev.tz,
+                 evidence=evidence, event_ids=tuple(st[1]), event=ev)
+
+
+def compile_rule(spec: WindowSpec, index: int, ctx: Any) -> WindowRule:
+    """Compile a window rule."""
+    from alerting.rules.expr import T
+
+    where = ctx.compile_expr("where", spec.where, roots=("event", "customer"))
+    value = ctx.compile_expr("value", spec.value, roots=("event", "customer"), expect=T.MONEY)
+    having = ctx.compile_expr("having", spec.having, roots=("event", "customer", "agg"))
+    cooldown = spec.cooldown if spec.cooldown is not None else spec.default_cooldown
+    return WindowRule(spec, index, where, cooldown, value, having, ctx.tz_ms)
+
+
+SPEC = WindowSpec

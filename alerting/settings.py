@@ -1,0 +1,98 @@
+"""Worker settings from the environment (prefix ``ALERTING_``), e.g. ``ALERTING_KAFKA_BOOTSTRAP``.
+
+The consumer-group timeouts default to short values because the Tansu broker answers a JoinGroup
+only after ``session_timeout / 2``: with Kafka's usual 10 s a join would take 5 s. On a real
+Kafka cluster raise them (e.g. session 10000 ms, heartbeat 3000 ms).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerting.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything ``alerting worker`` and ``alerting directory load`` read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTING_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, "
+                                 "comma separated host:port")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (checkpoints, "
+                           "directory, watermark)")
+    redis_prefix: str = Field("alerting:", description="Prefix of every Redis key written")
+    group_id: str = Field("alerting", description="Kafka consumer group of the workers")
+    topic_transactions: str = Field("transactions", description="Input topic: transactions")
+    topic_complaints: str = Field("complaints", description="Input topic: complaints")
+    topic_customers: str = Field("customers", description="Input topic: customer profile "
+                                 "updates (compacted)")
+    topic_managers: str = Field("managers", description="Managers directory topic (compacted)")
+    topic_tasks: str = Field("tasks", description="Output topic: tasks (key task_id)")
+    topic_dead_letter: str = Field("dead-letter", description="Output topic: rejected events")
+    partitions: int = Field(8, ge=1, description="Partitions of topics created if absent")
+    rules_path: Path = Field(Path("rules.yaml"), description="The rules file")
+    web_host: str = Field("127.0.0.1", description="Address of the worker's web server")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server "
+                          "(0 = pick a free port)")
+    web_enabled: bool = Field(True, description="Serve health, metrics and the task API")
+    checkpoint_events: int = Field(5000, ge=1, description="Checkpoint after this many events")
+    checkpoint_ms: int = Field(1000, ge=10, description="... or after this many milliseconds")
+    watermark: Literal["event", "wall"] = Field("event", description="Timer clock: 'event' = "
+                                                "highest event time seen by any worker, "
+                                                "'wall' = the wall clock (live)")
+    watermark_interval_ms: int = Field(1000, ge=10, description="How often timers are advanced")
+    max_batch: int = Field(2000, ge=1, description="Max records per consume batch (bounds the "
+                           "time the loop holds the GIL)")
+    session_timeout_ms: int = Field(2000, ge=500, description="Consumer group session timeout "
+                                    "(Tansu: join takes session/2)")
+    heartbeat_interval_ms: int = Field(500, ge=100, description="Consumer heartbeat interval")
+    rebalance_timeout_ms: int = Field(2000, ge=500, description="Consumer rebalance timeout")
+    request_timeout_ms: int = Field(30000, ge=1000, description="Kafka request timeout")
+    connect_timeout_s: float = Field(10.0, gt=0, description="Give up connecting to Kafka or "
+                                     "Redis at start after this many seconds")
+    dispatch: bool = Field(False, description="Also run the task dispatcher (routing, "
+                           "notifications) on the tasks topic in its own consumer group")
+    log_level: str = Field("warning", description="Log level of the worker")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, v: str) -> str:
+        for part in v.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError("must be host:port[,host:port...]")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    def input_topics(self) -> tuple[str, ...]:
+        """The co-partitioned input topics, in merge tie-break order."""
+        return (self.topic_customers, self.topic_transactions, self.topic_complaints)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment; a bad value raises ``ConfigError`` naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"setting ALERTING_{field.upper()}: {err['msg']}") from None
+
+
+def describe_settings() -> str:
+    """One line per setting: environment name, default, description (for ``--help``)."""
+    lines = []
+    for name, f in Settings.model_fields.items():
+        lines.append(f"ALERTING_{name.upper()} (default {f.default!s}): {f.description}")
+    return "\n".join(lines)

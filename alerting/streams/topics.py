@@ -1,0 +1,101 @@
+"""Topic declarations, creation if absent, and Kafka/Redis connection helpers that translate the
+libraries' errors into ``ServiceUnavailable`` with one clear line."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from redis.exceptions import RedisError
+
+from alerting.errors import ServiceUnavailable
+from alerting.settings import Settings
+
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def topic_specs(s: Settings) -> dict[str, dict[str, str]]:
+    """Every topic the worker uses and its configs (inputs are keyed by customer_id)."""
+    return {
+        s.topic_transactions: {},
+        s.topic_complaints: {},
+        s.topic_customers: COMPACTED,
+        s.topic_managers: COMPACTED,
+        s.topic_tasks: {},
+        s.topic_dead_letter: {},
+    }
+
+
+async def ensure_topics(s: Settings) -> list[str]:
+    """Create the missing topics with ``s.partitions`` partitions; returns those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap,
+                                request_timeout_ms=s.request_timeout_ms)
+    try:
+        await asyncio.wait_for(admin.start(), s.connect_timeout_s)
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, num_partitions=s.partitions, replication_factor=1,
+                            topic_configs=cfg)
+                   for name, cfg in topic_specs(s).items() if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another worker created them at the same time
+        return [t.name for t in missing]
+    except (KafkaError, OSError, TimeoutError) as e:
+        raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable: "
+                                 f"{type(e).__name__}") from None
+    finally:
+        await admin.close()
+
+
+def new_producer(s: Settings) -> AIOKafkaProducer:
+    """The task / dead-letter producer (acks from the leader; Tansu has no idempotence)."""
+    return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=1, linger_ms=1,
+                            max_batch_size=256 * 1024, request_timeout_ms=s.request_timeout_ms)
+
+
+def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaConsumer:
+    """A consumer with the settings' group timeouts and no auto commit (offsets live in the
+    checkpoint)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=s.kafka_bootstrap, group_id=group_id, enable_auto_commit=False,
+        auto_offset_reset="earliest", session_timeout_ms=s.session_timeout_ms,
+        heartbeat_interval_ms=s.heartbeat_interval_ms,
+        rebalance_timeout_ms=s.rebalance_timeout_ms, request_timeout_ms=s.request_timeout_ms,
+        max_poll_interval_ms=max(s.session_timeout_ms * 5, 60000), **kw)  # type: ignore[arg-type]
+
+
+async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer, s: Settings) -> None:
+    """Start a client within the connect timeout or raise ``ServiceUnavailable``."""
+    try:
+        await asyncio.wait_for(client.start(), s.connect_timeout_s)
+    except (KafkaError, OSError, TimeoutError) as e:
+        raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable: "
+                                 f"{type(e).__name__}") from None
+
+
+async def connect_redis(s: Settings) -> aioredis.Redis:
+    """An async Redis client (bytes responses) after a successful PING."""
+    try:
+        r = aioredis.Redis.from_url(s.redis_url, socket_connect_timeout=s.connect_timeout_s)
+    except ValueError as e:
+        raise ServiceUnavailable(f"redis URL invalid: {e}") from None
+    try:
+        await r.ping()  # type: ignore[misc]
+    except (RedisError, OSError) as e:
+        await r.aclose()
+        raise ServiceUnavailable(f"redis unreachable ({_redacted(s.redis_url)}): "
+                                 f"{type(e).__name__}") from None
+    return r
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password (secrets stay out of error messages)."""
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return url

@@ -1,0 +1,329 @@
+"""The Kafka worker's hot path: an aiokafka consumer-group member that consumes the co-partitioned
+input topics in bounded batches, runs one engine per assigned partition number, produces tasks and
+dead letters in batches and checkpoints each partition's state with its offsets to Redis.
+
+Per-message Faust streams cost ~300 µs of event-loop machinery per message here (see
+docs/architecture.md), so the hot path is this batch loop; all I/O per batch is a handful of
+awaits, never one per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.partitioner import murmur2
+
+import orjson
+
+from alerting.directory import Directory, manager_from_dict
+from alerting.errors import ConfigError
+from alerting.metrics import Metrics, default_metrics
+from alerting.settings import Settings
+from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
+from alerting.streams import recovery
+from alerting.streams.deadletter import dead_letter_record
+from alerting.streams.directory import customers_key, encode_customer
+from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, parse_item
+from alerting.streams.topics import new_consumer, new_producer, start_kafka
+from alerting.streams.watermark import SharedWatermark
+from alerting.tasks import Task
+
+log = logging.getLogger("alerting.worker")
+EngineFactory = Callable[[Directory], EngineLike]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.worker.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.worker.on_assigned(assigned)
+
+
+class Worker:
+    """One worker process's consume → engine → produce → checkpoint loop."""
+
+    def __init__(self, settings: Settings, engine_factory: EngineFactory, redis: object,
+                 directory: Directory, metrics: Metrics | None = None) -> None:
+        self.s = settings
+        self.engine_factory = engine_factory
+        self.redis = redis
+        self.directory = directory
+        self.m = metrics or default_metrics()
+        self.store = CheckpointStore(redis, settings.redis_prefix, settings.group_id)  # type: ignore[arg-type]
+        self.wm = SharedWatermark(redis, f"{settings.redis_prefix}watermark:{settings.group_id}")  # type: ignore[arg-type]
+        self.topics = settings.input_topics()
+        self.shards: dict[int, Shard] = {}
+        self.delivered: set[str] = set()  # dedup keys found in the tasks topic on recovery
+        self.out_hw: dict[int, int] = {}  # tasks partition -> next offset after our acked sends
+        self.lock = asyncio.Lock()
+        self.ready = asyncio.Event()
+        self.stats = {"events": 0, "tasks": 0, "skipped": 0, "dead_letters": 0,
+                      "checkpoints": 0, "recoveries": 0}
+        self._since_ckpt = 0
+        self._last_ckpt = time.monotonic()
+        self._last_tick = 0.0
+        self._advanced: dict[int, int] = {}
+        self.consumer: AIOKafkaConsumer | None = None
+        self.side: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect the producer, the side reader and the group consumer."""
+        self.producer = new_producer(self.s)
+        await start_kafka(self.producer, self.s)
+        self.side = new_consumer(self.s, None)
+        await start_kafka(self.side, self.s)
+        self.out_hw = await recovery.end_offsets(self.side, self.s.topic_tasks)
+        await self._load_managers()
+        self.consumer = new_consumer(self.s, self.s.group_id,
+                                     partition_assignment_strategy=(RangePartitionAssignor,))
+        await start_kafka(self.consumer, self.s)
+        self.consumer.subscribe(list(self.topics), listener=_Listener(self))
+
+    async def stop(self) -> None:
+        """Checkpoint what was applied and leave the group."""
+        async with self.lock:
+            if self.shards:
+                await self.checkpoint(force=True)
+        for c in (self.consumer, self.side, self.producer):
+            if c is not None:
+                await c.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set."""
+        assert self.consumer is not None
+        while not stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=50, max_records=self.s.max_batch)
+            async with self.lock:
+                await self.step(batch)
+
+    async def step(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        """Apply one fetched batch, fire due timers, produce, checkpoint when due."""
+        t0 = time.perf_counter()
+        out = Outcome()
+        for tp, records in batch.items():
+            shard = self.shards.get(tp.partition)
+            if shard is not None and tp.topic in shard.buffers:
+                shard.add(tp.topic, [parse_item(r.offset, r.timestamp, r.key, r.value)
+                                     for r in records])
+        for shard in self.shards.values():
+            _merge(out, shard.drain(self._caught_up_fn(shard)))
+            self._flow_control(shard)
+        await self._advance(out)
+        self.m.rule_eval.observe(time.perf_counter() - t0)
+        await self._emit(out)
+        self._since_ckpt += out.applied
+        self.stats["events"] += out.applied
+        if self._since_ckpt >= self.s.checkpoint_events or (
+                time.monotonic() - self._last_ckpt) * 1000 >= self.s.checkpoint_ms:
+            await self.checkpoint()
+
+    def _caught_up_fn(self, shard: Shard) -> Callable[[str], bool]:
+        assert self.consumer is not None
+        consumer = self.consumer
+
+        def caught_up(topic: str) -> bool:
+            hw = consumer.highwater(TopicPartition(topic, shard.partition))
+            return hw is not None and shard.fetched[topic] >= hw
+        return caught_up
+
+    def _flow_control(self, shard: Shard) -> None:
+        """Pause topics that run ahead in the merge so buffers stay bounded."""
+        assert self.consumer is not None
+        limit = 4 * self.s.max_batch
+        for t, buf in shard.buffers.items():
+            tp = TopicPartition(t, shard.partition)
+            if len(buf) > limit:
+                self.consumer.pause(tp)
+            elif tp in self.consumer.paused():
+                self.consumer.resume(tp)
+
+    async def _advance(self, out: Outcome) -> None:
+        """Fire timers: each shard up to its own event time; idle shards up to the shared
+        watermark (event mode) or the wall clock (wall mode), at most every interval."""
+        for shard in self.shards.values():
+            if shard.watermark > self._advanced.get(shard.partition, NEG_INF):
+                self._fire(shard, shard.watermark, out)
+        now = time.monotonic()
+        if (now - self._last_tick) * 1000 < self.s.watermark_interval_ms or not self.shards:
+            return
+        self._last_tick = now
+        if self.s.watermark == "wall":
+            wm = int(time.time() * 1000)
+        else:
+            wm = await self.wm.offer(max(s.watermark for s in self.shards.values()))
+        self.m.watermark.set(max(wm, 0) / 1000)
+        for shard in self.shards.values():
+            idle = shard.buffered() == 0 and all(
+                self._caught_up_fn(shard)(t) for t in shard.topics)
+            if (idle or self.s.watermark == "wall") and wm > self._advanced.get(
+                    shard.partition, NEG_INF):
+                self._fire(shard, wm, out)
+
+    def _fire(self, shard: Shard, wm: int, out: Outcome) -> None:
+        self._advanced[shard.partition] = wm
+        tasks = shard.engine.advance(wm)
+        if tasks:
+            shard.changed = True
+            now_ms = int(time.time() * 1000)
+            out.tasks.extend((t, now_ms) for t in tasks)
+
+    async def _emit(self, out: Outcome) -> None:
+        """Produce the batch's tasks (minus those already delivered) and dead letters, and wait
+        for the acknowledgements (the checkpoint must not get ahead of the output)."""
+        assert self.producer is not None
+        p = self.producer
+        futs = []
+        sent: list[tuple[Task, int]] = []
+        for task, ts_ms in out.tasks:
+            if task.dedup_key in self.delivered:
+                self.stats["skipped"] += 1
+                continue
+            futs.append(await p.send(self.s.topic_tasks, task.to_json(),
+                                     key=task.task_id.encode()))
+            sent.append((task, ts_ms))
+        for r in out.rejected:
+            k, v = dead_letter_record(r)
+            futs.append(await p.send(self.s.topic_dead_letter, v, key=k))
+            self.m.dead_letters.labels(r.reason).inc()
+        if not futs:
+            self._count(out)
+            return
+        for md in await asyncio.gather(*futs):
+            if md.topic == self.s.topic_tasks and md.offset + 1 > self.out_hw.get(
+                    md.partition, 0):
+                self.out_hw[md.partition] = md.offset + 1
+        now = time.time()
+        for task, ts_ms in sent:
+            if task.revision == 0:
+                self.m.tasks_created.labels(task.rule_id, task.severity).inc()
+            else:
+                self.m.tasks_updated.labels(task.rule_id).inc()
+            self.m.event_task_latency.observe(max(0.0, now - ts_ms / 1000))
+        self.stats["tasks"] += len(sent)
+        self.stats["dead_letters"] += len(out.rejected)
+        self._count(out)
+
+    def _count(self, out: Outcome) -> None:
+        for (topic, outcome), n in out.by_topic.items():
+            self.m.events.labels(topic, outcome).inc(n)
+
+    async def checkpoint(self, force: bool = False, only: set[int] | None = None) -> None:
+        """Save every changed shard (state of dirty customers + offsets + output offsets)."""
+        t0 = time.perf_counter()
+        cps: list[PartitionCheckpoint] = []
+        profiles: dict[str, bytes] = {}
+        for p, shard in self.shards.items():
+            if (only is not None and p not in only) or not (shard.changed or force):
+                continue
+            eng = shard.engine
+            dirty = list(eng.dirty_customers())
+            cps.append(PartitionCheckpoint(
+                partition=p, offsets=dict(shard.offsets), meta=eng.export_meta(),
+                out_offsets=dict(self.out_hw), states=eng.export_state(dirty) if dirty else {}))
+            for cid in shard.dirty_profiles:
+                c = self.directory.customer(cid)
+                if c is not None:
+                    profiles[cid] = encode_customer(c)
+        if cps:
+            await self.store.save(cps, {customers_key(self.s.redis_prefix): profiles})
+            for cp in cps:
+                shard = self.shards[cp.partition]
+                shard.engine.clear_dirty()
+                shard.dirty_profiles.clear()
+                shard.changed = False
+            self.m.checkpoint_seconds.observe(time.perf_counter() - t0)
+            self.stats["checkpoints"] += 1
+        self._since_ckpt = 0
+        self._last_ckpt = time.monotonic()
+        self._update_lag()
+
+    def _update_lag(self) -> None:
+        if self.consumer is None:
+            return
+        for p, shard in self.shards.items():
+            for t in shard.topics:
+                hw = self.consumer.highwater(TopicPartition(t, p))
+                if hw is not None:
+                    self.m.consumer_lag.labels(t, str(p)).set(max(0, hw - shard.offsets[t]))
+
+    async def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Checkpoint, then drop the shards of revoked partitions."""
+        parts = {tp.partition for tp in revoked} & set(self.shards)
+        self.ready.clear()
+        async with self.lock:
+            if parts:
+                await self.checkpoint(force=True, only=parts)
+            for p in parts:
+                del self.shards[p]
+                self._advanced.pop(p, None)
+
+    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Restore each new partition from its checkpoint, learn which tasks were already
+        delivered after those checkpoints, and seek the inputs to the checkpointed offsets."""
+        assert self.consumer is not None and self.side is not None
+        new = sorted({tp.partition for tp in assigned} - set(self.shards))
+        async with self.lock:
+            cps = {p: await self.store.load(p) for p in new}
+            start: dict[int, int] = {}
+            if cps and all(cp is not None for cp in cps.values()):
+                for q in self.out_hw:
+                    start[q] = min(cp.out_offsets.get(q, 0) for cp in cps.values()
+                                   if cp is not None)
+            if new:  # no checkpoint for some partition: its tasks may be anywhere
+                values = await recovery.read_range(self.side, self.s.topic_tasks, start)
+                self.delivered |= recovery.dedup_keys(values)
+            for p in new:
+                self.shards[p] = self._restore(p, cps[p])
+            self.stats["recoveries"] += len(new)
+        self.ready.set()
+
+    def _restore(self, p: int, cp: PartitionCheckpoint | None) -> Shard:
+        assert self.consumer is not None
+        engine = self.engine_factory(self.directory)
+        offsets = dict.fromkeys(self.topics, 0)
+        if cp is not None:
+            if cp.states:
+                engine.import_state(cp.states)
+            if cp.meta:
+                engine.import_meta(cp.meta)
+            offsets.update({t: o for t, o in cp.offsets.items() if t in offsets})
+        seed = getattr(engine, "seed", None)
+        if seed is not None:  # inactivity timers also run for this shard's silent customers
+            n = self.s.partitions
+            seed(sorted((c for c in self.directory.customers.values()
+                         if partition_of(c.customer_id, n) == p), key=lambda c: c.customer_id))
+        for t, off in offsets.items():
+            self.consumer.seek(TopicPartition(t, p), off)
+        return Shard(p, self.topics, engine, offsets)
+
+    async def _load_managers(self) -> None:
+        """Managers published on the compacted topic (latest record per id wins)."""
+        assert self.side is not None
+        for raw in await recovery.read_range(self.side, self.s.topic_managers, {}):
+            try:
+                self.directory.put_manager(manager_from_dict(orjson.loads(raw)))
+            except (ConfigError, ValueError, TypeError):
+                log.warning("skipping a malformed manager record")
+
+
+def partition_of(customer_id: str, partitions: int) -> int:
+    """The input partition of a customer (the Java/aiokafka default murmur2 partitioner)."""
+    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _merge(into: Outcome, part: Outcome) -> None:
+    into.tasks.extend(part.tasks)
+    into.rejected.extend(part.rejected)
+    into.applied += part.applied
+    for k, n in part.by_topic.items():
+        into.by_topic[k] = into.by_topic.get(k, 0) + n

@@ -1,0 +1,113 @@
+"""Console, JSON-lines file, Redis inbox (real Redis) and Kafka notifiers."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+from pydantic import TypeAdapter
+
+from alerting.errors import PermanentNotifierError, RetryableNotifierError
+from alerting.notifiers.base import Notification
+from alerting.notifiers.config import NotifierConfig
+from alerting.notifiers.kafka import build_record
+from alerting.notifiers.redis_inbox import inbox_key
+from alerting.notifiers.registry import NotifierDeps, build_notifier
+
+CFG: TypeAdapter[NotifierConfig] = TypeAdapter(NotifierConfig)
+
+
+def build(raw: dict[str, Any], deps: NotifierDeps | None = None):
+    return build_notifier("x", CFG.validate_python(raw), deps or NotifierDeps())
+
+
+async def test_console_writes_title_recipient_and_text(make_notification):
+    out = io.StringIO()
+    n = make_notification()
+    await build({"type": "console"}, NotifierDeps(stream=out)).send(n)
+    assert n.title in out.getvalue() and n.text in out.getvalue()
+    out.close()
+    with pytest.raises(RetryableNotifierError):
+        await build({"type": "console"}, NotifierDeps(stream=out)).send(n)
+
+
+async def test_file_appends_one_json_line_each(tmp_path, make_notification):
+    path = tmp_path / "out.jsonl"
+    f = build({"type": "file", "path": str(path), "fsync": True})
+    ns = [make_notification() for _ in range(3)]
+    for n in ns:
+        await f.send(n)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [Notification.from_json(line) for line in lines] == ns
+    missing = build({"type": "file", "path": str(tmp_path / "no" / "dir.jsonl")})
+    with pytest.raises(RetryableNotifierError, match="FileNotFoundError"):
+        await missing.send(ns[0])
+
+
+@pytest.mark.integration
+async def test_redis_inbox_per_manager_capped(redis_client, redis_prefix, make_notification):
+    inbox = build({"type": "redis_inbox", "prefix": redis_prefix, "max_len": 3},
+                  NotifierDeps(redis=redis_client))
+    ns = [make_notification(recipient_id="m-7") for _ in range(5)]
+    for n in ns:
+        await inbox.send(n)
+    await inbox.send(make_notification(recipient_id="m-8"))
+    raw = await redis_client.lrange(inbox_key(redis_prefix, "m-7"), 0, -1)
+    assert [Notification.from_json(r) for r in raw] == ns[:1:-1]  # newest first, 3 kept
+    assert await redis_client.llen(inbox_key(redis_prefix, "m-8")) == 1
+    with pytest.raises(PermanentNotifierError, match="recipient_id"):
+        await inbox.send(make_notification(recipient_id=None))
+    await inbox.aclose()
+    assert await redis_client.ping()  # a client passed in stays open
+
+
+@pytest.mark.integration
+async def test_redis_inbox_unreachable_is_retryable(make_notification, free_port):
+    inbox = build({"type": "redis_inbox", "url": f"redis://127.0.0.1:{free_port()}/0"})
+    with pytest.raises(RetryableNotifierError, match="redis"):
+        await inbox.send(make_notification())
+    await inbox.aclose()
+
+
+class RecordingProducer:
+    """Stands in for a started AIOKafkaProducer. The real Tansu broker fixture belongs to the
+    streams suite (tests/streams/conftest.py); here only the record building and the error
+    translation are checked, so this is a mock and says so."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+        self.error = error
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append((topic, key, value))
+
+
+async def test_kafka_record_key_and_value(make_notification):
+    producer = RecordingProducer()
+    k = build({"type": "kafka", "topic": "alerting.notifications"},
+              NotifierDeps(kafka_producer=producer))
+    n = make_notification()
+    await k.send(n)
+    [(topic, key, value)] = producer.sent
+    assert (topic, key) == ("alerting.notifications", b"m-001")
+    assert json.loads(value) == n.to_dict()
+    no_recipient = make_notification(recipient_id=None)
+    assert build_record(no_recipient)[0] == no_recipient.tasks[0]["task_id"].encode()
+    assert build_record(make_notification(recipient_id=None, tasks=()))[0] is None
+    await k.aclose()
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (KafkaTimeoutError(), RetryableNotifierError),
+    (MessageSizeTooLargeError(), PermanentNotifierError),
+])
+async def test_kafka_errors_are_translated(make_notification, error, expected):
+    deps = NotifierDeps(kafka_producer=RecordingProducer(error))
+    k = build({"type": "kafka", "topic": "t"}, deps)
+    with pytest.raises(expected):
+        await k.send(make_notification())

@@ -1,0 +1,124 @@
+"""Fixtures of the streams suite: one real Tansu broker per test session, the machine's Redis with
+a unique key prefix per test, unique topic names and consumer groups per test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from alerting.settings import Settings
+from alerting.streams.recovery import topic_partitions
+from alerting.streams.topics import ensure_topics
+from .broker import Broker, start_broker
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    """A fresh in-memory Tansu broker for the session (stopped at the end)."""
+    b = start_broker()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A unique key prefix; every key under it is deleted after the test."""
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    r = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await r.delete(*keys)
+    finally:
+        await r.aclose()
+
+
+@pytest.fixture
+async def redis(redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """An async client of the machine's Redis (fails loudly if Redis is not running)."""
+    r = aioredis.Redis.from_url(REDIS_URL)
+    await r.ping()
+    yield r
+    await r.aclose()
+
+
+@pytest.fixture
+def settings(broker: Broker, redis_prefix: str) -> Settings:
+    """Worker settings on unique topics, group and Redis prefix."""
+    uid = uuid.uuid4().hex[:8]
+    return Settings(
+        kafka_bootstrap=broker.bootstrap, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+        group_id=f"g-{uid}", topic_transactions=f"{uid}-tx", topic_complaints=f"{uid}-co",
+        topic_customers=f"{uid}-cu", topic_managers=f"{uid}-mg", topic_tasks=f"{uid}-tasks",
+        topic_dead_letter=f"{uid}-dlq", partitions=4, web_enabled=False,
+        checkpoint_ms=200, watermark_interval_ms=100, connect_timeout_s=5)
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
+    """Produce keyed records (the default murmur2 partitioner, like Java clients)."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    await p.start()
+    try:
+        futs = [await p.send(topic, v, key=k) for k, v in records]
+        await asyncio.gather(*futs)
+    finally:
+        await p.stop()
+
+
+async def produce_events(s: Settings, events: list[dict[str, Any]]) -> None:
+    """Route events to the transactions / complaints / customers topics by type."""
+    by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+    topic = {"transaction": s.topic_transactions, "complaint": s.topic_complaints,
+             "customer": s.topic_customers}
+    for e in events:
+        t = topic.get(e.get("type"), s.topic_transactions)  # type: ignore[arg-type]
+        key = str(e["customer_id"]).encode() if e.get("customer_id") else None
+        by_topic.setdefault(t, []).append((key, orjson.dumps(e)))
+    await ensure_topics(s)
+    for t, recs in by_topic.items():
+        await produce(s.kafka_bootstrap, t, recs)
+
+
+async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
+    """Every record currently in a topic (to the fetch high watermark)."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await c.start()
+    try:
+        tps = await topic_partitions(c, topic)
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        pos = dict.fromkeys(tps, 0)
+        out: list[tuple[bytes | None, bytes]] = []
+        todo = set(tps)
+        while todo:
+            batch = await c.getmany(*todo, timeout_ms=100)
+            for tp, recs in batch.items():
+                out += [(r.key, r.value) for r in recs]
+                if recs:
+                    pos[tp] = recs[-1].offset + 1
+            todo = {tp for tp in todo if c.highwater(tp) is None or pos[tp] < c.highwater(tp)}
+        return out
+    finally:
+        await c.stop()
+
+
+async def wait_for(cond: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    """Poll an async condition until true or fail after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not await cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,137 @@
+"""The worker on the real Tansu broker and Redis, with the protocol-conforming stub engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from alerting.directory import Directory
+from alerting.metrics import Metrics
+from alerting.models import parse_event
+from alerting.settings import Settings
+from alerting.streams.deadletter import original_bytes
+from alerting.streams.directory import load_directory
+from alerting.streams.topics import ensure_topics
+from alerting.streams.worker import Worker
+from .conftest import produce, produce_events, read_all, wait_for
+from .events import BAD_RECORDS, make_events
+from .stub_engine import StubEngine, run_embedded
+
+pytestmark = pytest.mark.integration
+
+
+def task_set(values: list[bytes]) -> set[tuple[str, int, bytes]]:
+    out = set()
+    for v in values:
+        d = orjson.loads(v)
+        out.add((d["task_id"], d["revision"], v))
+    return out
+
+
+def expected(events: list[dict[str, Any]]) -> set[tuple[str, int, bytes]]:
+    final = max(parse_event(e).ts for e in events if e["type"] != "customer")
+    return {(t.task_id, t.revision, t.to_json())
+            for t in run_embedded(events, Directory(), final)}
+
+
+@contextlib.asynccontextmanager
+async def running(s: Settings, redis: aioredis.Redis) -> AsyncIterator[Worker]:
+    from prometheus_client import CollectorRegistry
+
+    directory = await load_directory(redis, s.redis_prefix)
+    w = Worker(s, lambda d: StubEngine(d), redis, directory, Metrics(CollectorRegistry()))
+    stop = asyncio.Event()
+    await w.start()
+    task = asyncio.create_task(w.run(stop))
+    try:
+        yield w
+    finally:
+        stop.set()
+        await task
+        await w.stop()
+
+
+async def tasks_in(s: Settings) -> list[bytes]:
+    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
+
+
+async def test_end_to_end_equals_embedded(settings: Settings, redis: aioredis.Redis) -> None:
+    events = make_events()
+    want = expected(events)
+    await produce_events(settings, events)
+    async with running(settings, redis) as w:
+        async def done() -> bool:
+            return len(await tasks_in(settings)) >= len(want) and w.stats["events"] >= len(events)
+        await wait_for(done, 30, "all tasks")
+    got = await tasks_in(settings)
+    assert len(got) == len(set(got)), "duplicate task messages"
+    if task_set(got) != want:
+        import sys; sys.path.insert(0, "/tmp"); import t_dbg; t_dbg.show_diff(task_set(got), want)
+    assert task_set(got) == want
+    assert any(b"idle" in v for v in got), "inactivity timers must fire without events"
+
+
+async def test_bad_events_dead_lettered_and_worker_continues(
+        settings: Settings, redis: aioredis.Redis) -> None:
+    events = make_events(customers=5, per_customer=10)
+    await ensure_topics(settings)
+    await produce(settings.kafka_bootstrap, settings.topic_transactions,
+                  [(b"C0001", v) for v in BAD_RECORDS])
+    await produce_events(settings, events)
+    want = expected(events)
+    async with running(settings, redis) as w:
+        async def done() -> bool:
+            return len(await tasks_in(settings)) >= len(want) and w.stats["dead_letters"] >= 5
+        await wait_for(done, 30, "tasks and dead letters")
+        assert w.m.dead_letters.labels("bad_json")._value.get() >= 1  # noqa: SLF001
+        print("STATS", w.stats, [s.dropped for s in w.shards.values()], len(await read_all(settings.kafka_bootstrap, settings.topic_dead_letter)))
+    dl = [orjson.loads(v) for _, v in await read_all(settings.kafka_bootstrap,
+                                                     settings.topic_dead_letter)]
+    import collections; print(collections.Counter((d["reason"], d["source"]["topic"], d["source"]["offset"]) for d in dl))
+    assert {d["reason"] for d in dl} >= {"bad_json", "not_an_object", "bad_type"}
+    assert sorted(original_bytes(orjson.dumps(d)) for d in dl) == sorted(BAD_RECORDS)
+    assert all(d["source"]["topic"] == settings.topic_transactions for d in dl)
+    got = task_set(await tasks_in(settings))
+    import sys; sys.path.insert(0, "/tmp"); import t_dbg; t_dbg.show_diff(got, want)
+    assert got == want
+
+
+async def test_late_event_goes_to_dead_letter(settings: Settings, redis: aioredis.Redis) -> None:
+    ev = make_events(customers=1, per_customer=5)
+    tx = [e for e in ev if e["type"] == "transaction"]
+    late = dict(tx[0], event_id="late-1", ts="2024-01-01T00:00:00+08:00")
+    await produce_events(settings, [*ev, late])
+    async with running(settings, redis) as w:
+        async def done() -> bool:
+            return w.stats["dead_letters"] >= 1
+        await wait_for(done, 30, "late event dead-lettered")
+    dl = [orjson.loads(v) for _, v in await read_all(settings.kafka_bootstrap,
+                                                     settings.topic_dead_letter)]
+    assert [d["reason"] for d in dl] == ["late_event"]
+
+
+async def test_restart_resumes_from_checkpoint(settings: Settings, redis: aioredis.Redis) -> None:
+    first, second = make_events(seed=1)[:600], make_events(seed=1)[600:]
+    await produce_events(settings, first)
+    async with running(settings, redis) as w:
+        async def first_done() -> bool:
+            return w.stats["events"] >= len(first)
+        await wait_for(first_done, 30, "first half")
+    await produce_events(settings, second)
+    async with running(settings, redis) as w2:
+        async def all_done() -> bool:
+            return w2.stats["events"] >= len(second)
+        await wait_for(all_done, 30, "second half")
+        assert w2.stats["events"] == len(second), "restart must not re-read checkpointed input"
+    want = expected(first + second)
+    got = await tasks_in(settings)
+    assert len(got) == len(set(got))
+    if task_set(got) != want:
+        import sys; sys.path.insert(0, "/tmp"); import t_dbg; t_dbg.show_diff(task_set(got), want)
+    assert task_set(got) == want

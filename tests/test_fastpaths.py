@@ -1,0 +1,90 @@
+"""The hot-path shortcuts in ``to_cents`` and ``parse_ts`` (added for backtest speed) must give
+exactly what the general paths give, and reject exactly what they reject."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from alerting.errors import BadEvent
+from alerting.money import to_cents
+from alerting.timeutil import parse_ts
+
+
+def _slow_cents(v: str, **kw: bool) -> int | str:
+    try:  # a leading space skips the fast path; the general path strips it
+        return to_cents(" " + v, **kw)
+    except BadEvent as exc:
+        return exc.reason
+
+
+def _cents(v: str, **kw: bool) -> int | str:
+    try:
+        return to_cents(v, **kw)
+    except BadEvent as exc:
+        return exc.reason
+
+
+MONEY = ["0", "0.00", "00", "1", "1.", ".5", "1.5", "1.50", "1.505", "007.10", "12345678901234.99",
+         "١٢٣", "1.٥", "²", "1_000", "1e3", "-0", "-1.00", "+5", "NaN", "Infinity", "0.01",
+         "200000.00", "200000", "0.1", "99999.99"]
+
+
+@pytest.mark.parametrize("v", MONEY)
+@pytest.mark.parametrize("allow_zero", [False, True])
+def test_money_fast_path_equals_general_path(v: str, allow_zero: bool) -> None:
+    assert _cents(v, allow_zero=allow_zero) == _slow_cents(v, allow_zero=allow_zero)
+
+
+def test_money_fast_path_random() -> None:
+    rng = random.Random(5)
+    for _ in range(5000):
+        v = f"{rng.randint(0, 10**9)}" + rng.choice(["", ".", f".{rng.randint(0, 9)}",
+                                                      f".{rng.randint(0, 99):02d}",
+                                                      f".{rng.randint(0, 999):03d}"])
+        assert _cents(v) == _slow_cents(v)
+
+
+def _ref_ts(v: str) -> tuple[int, int] | str:
+    try:
+        dt = datetime.fromisoformat(v)
+    except ValueError:
+        return "bad_ts"
+    off = dt.utcoffset()
+    if off is None:
+        return "bad_ts"
+    ms = round((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000)
+    return ms, int(off.total_seconds() // 60)
+
+
+def _ts(v: str) -> tuple[int, int] | str:
+    try:
+        return parse_ts(v)
+    except BadEvent as exc:
+        return exc.reason
+
+
+TS = ["2025-01-01T10:00:00+08:00", "2025-01-01T10:00:00Z", "1993-01-01T12:00:00+01:00",
+      "2024-02-29T23:59:59-03:30", "2023-02-29T10:00:00+08:00", "2025-13-01T10:00:00+08:00",
+      "2025-01-01T24:00:00+08:00", "2025-01-01T10:60:00+08:00", "2025-01-01T10:00:60+08:00",
+      "2025-01-01T10:00:00+24:00", "2025-01-01T10:00:00.12345", "2025-01-01 10:00:00+08:00",
+      "2025-01-01T1٠:00:00+08:00", "2025-W01-1T10:00:00+08:00", "20250101T100000+08:00",
+      "2025-01-01T10:00:00+0800", "2025-01-01T10:00:00", "1969-12-31T23:59:59+00:00",
+      "2025-01-01T10:00:00+08:00:00", "2025-01-01T10:00:00.5+08:00"]
+
+
+@pytest.mark.parametrize("v", TS)
+def test_ts_fast_path_equals_general_path(v: str) -> None:
+    assert _ts(v) == _ref_ts(v)
+    assert _ts(v) == _ts(v)  # second call goes through the caches
+
+
+def test_ts_fast_path_random() -> None:
+    rng = random.Random(9)
+    for _ in range(3000):
+        v = (f"{rng.randint(1900, 2100):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+             f"T{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 60):02d}"
+             + rng.choice(["Z", "+08:00", "-05:00", "+05:45", "+00:00", "+14:00", "-12:00"]))
+        assert _ts(v) == _ref_ts(v), v
