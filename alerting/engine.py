@@ -95,6 +95,10 @@ class Engine:
         self._wheel: dict[int, set[str]] = {}
         self._wheel_keys: list[int] = []
         self._out: list[Task] = []
+        customers = getattr(directory, "customers", None)
+        # a plain Directory: read its dict directly (one call less per event)
+        self._customer: Callable[[str], Customer | None] = (
+            customers.get if isinstance(customers, dict) else directory.customer)
         self._install(ruleset)
 
     # -- rules -----------------------------------------------------------------------------
@@ -114,6 +118,10 @@ class Engine:
         self._act_complaints = act.complaints
         self._timer_rules = [r for r in self.rules if r.has_timer]
         self._index = _build_index(self.rules)
+        self._txn_hooks = {k[1]: [r.on_event for r in rules]
+                           for k, rules in self._index.items() if k[0] == "transaction"}
+        cmp_rules = self._index.get(("complaint", ""))
+        self._cmp_hooks = [r.on_event for r in cmp_rules] if cmp_rules else None
 
     def swap_rules(self, ruleset: RuleSet) -> None:
         """Hot reload: keep each rule's per-customer state where its fingerprint is unchanged,
@@ -143,51 +151,57 @@ class Engine:
         Raises ``BadEvent("late_event")`` (state unchanged) for an event older than the
         customer's latest by more than the late grace. A repeated event id is ignored."""
         t = ev.type
-        if t == "watermark":
+        if t == "transaction":
+            hooks = self._txn_hooks.get(ev.kind)
+        elif t == "complaint":
+            hooks = self._cmp_hooks
+        elif t == "watermark":
             return self.advance(ev.ts)
-        if t == "customer":
+        elif t == "customer":
             return self._profile(ev)
-        if t != "transaction" and t != "complaint":
+        else:
             raise BadEvent("bad_type", "the engine processes transactions and complaints")
         cid = ev.customer_id
-        cust = self.directory.customer(cid) or UNKNOWN_CUSTOMER
+        cust = self._customer(cid) or UNKNOWN_CUSTOMER
         cs = self._states.get(cid)
+        ts = ev.ts
         if cs is None:
             cs = self._new_state(cid, cust)
-        elif ev.event_id in cs.seen:
+        elif ts <= cs.last_ts and ev.event_id in cs.seen:
+            # a replayed event carries its original ts, so only an event that is not newer
+            # than the customer's latest can be one: in-order streams skip the scan
             self.stats.duplicates += 1
             return []
-        elif ev.ts < cs.last_ts - self.late_grace:
+        elif ts < cs.last_ts - self.late_grace:
             self.stats.late += 1
             raise BadEvent("late_event", "event is older than the customer's latest event by "
                            "more than the late grace")
         self.stats.events += 1
         out = self._out = []
-        if cs.due is not None and cs.due <= ev.ts:
-            self._fire_timers(cs, ev.ts, cust)
-        rules = self._index.get((t, ev.kind) if t == "transaction" else ("complaint", ""))
-        if rules is not None:
-            for r in rules:
-                r.on_event(self, cs, ev, cust)
-        self._after_event(cs, ev)
-        return out
-
-    def _after_event(self, cs: CustomerState, ev: Any) -> None:
+        if cs.due is not None and cs.due <= ts:
+            self._fire_timers(cs, ts, cust)
+        if hooks is not None:
+            for hook in hooks:
+                hook(self, cs, ev, cust)
         seen = cs.seen
         seen.append(ev.event_id)
         if len(seen) > SEEN_IDS:
             del seen[0]
-        ts = ev.ts
         if ts > cs.last_ts:
             cs.last_ts = ts
-        if (cs.last_act is None or ts > cs.last_act) and self.is_activity(ev):
+        last = cs.last_act
+        if (last is None or ts > last) and self.is_activity(ev):
             cs.last_act = ts
-            cs.timers_changed = True
+            # a later last activity only moves timers later: the stale (earlier) due fires
+            # as a no-op and reschedules, so only a customer without a timer needs one now
+            if cs.due is None:
+                cs.timers_changed = True
         if cs.timers_changed:
             cs.timers_changed = False
             if self._timer_rules:
                 self._reschedule(cs)
-        self._dirty.add(cs.cid)
+        self._dirty.add(cid)
+        return out
 
     def is_activity(self, ev: Any) -> bool:
         """Does this event count as customer-initiated activity (``activity:``)?"""

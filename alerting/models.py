@@ -114,21 +114,33 @@ def parse_transaction(d: dict[str, Any]) -> Transaction:
     kind = d.get("kind")
     if kind not in TRANSACTION_KINDS:
         raise BadEvent("bad_kind", "kind must be one of " + ", ".join(sorted(TRANSACTION_KINDS)))
-    bal = d.get("balance_after")
-    return Transaction(
-        event_id=_req_str(d, "event_id"),
-        customer_id=_req_str(d, "customer_id"),
-        account_id=_opt_str(d, "account_id", "") or "",
-        ts=ts,
-        tz=tz,
-        kind=kind,
-        amount=to_cents(d.get("amount")),
-        currency=(_opt_str(d, "currency", "CNY") or "CNY").upper(),
-        channel=_opt_str(d, "channel", "") or "",
-        balance_after=None if bal is None or bal == "" else to_cents(
-            bal, field="balance_after", allow_zero=True, allow_negative=True),
-        counterparty_bank=_opt_str(d, "counterparty_bank"),
-    )
+    # Hot path (every line of a backtest): plain non-empty strings are taken as they are; any
+    # other value goes through _req_str/_opt_str, which decide and raise exactly as before.
+    # Fields are checked in the same order as before, so the first error reported is the same.
+    g = d.get
+    v = g("event_id")
+    event_id = v if type(v) is str and 0 < len(v) <= MAX_ID_LEN else _req_str(d, "event_id")
+    v = g("customer_id")
+    customer_id = (v if type(v) is str and 0 < len(v) <= MAX_ID_LEN
+                   else _req_str(d, "customer_id"))
+    v = g("account_id")
+    account_id = (v if type(v) is str and 0 < len(v) <= MAX_TEXT_LEN
+                  else _opt_str(d, "account_id", "") or "")
+    amount = to_cents(g("amount"))
+    v = g("currency")
+    currency = (v if type(v) is str and 0 < len(v) <= MAX_TEXT_LEN
+                else _opt_str(d, "currency", "CNY") or "CNY").upper()
+    v = g("channel")
+    channel = (v if type(v) is str and 0 < len(v) <= MAX_TEXT_LEN
+               else _opt_str(d, "channel", "") or "")
+    bal = g("balance_after")
+    balance_after = None if bal is None or bal == "" else to_cents(
+        bal, field="balance_after", allow_zero=True, allow_negative=True)
+    v = g("counterparty_bank")
+    bank = (v if type(v) is str and 0 < len(v) <= MAX_TEXT_LEN
+            else _opt_str(d, "counterparty_bank"))
+    return Transaction(event_id, customer_id, account_id, ts, tz, kind, amount, currency, channel,
+                       balance_after, bank)
 
 
 def parse_complaint(d: dict[str, Any]) -> Complaint:

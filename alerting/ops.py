@@ -187,3 +187,31 @@ class EngineStatsRecorder:
                 self._m.suppressed.labels(rule=rule, reason="cooldown").inc(
                     count - prev.get(rule, 0))
         self._last["suppressed"] = current
+
+
+class LiveRules:
+    """The active rule set of a host with several engines (one per partition): ``factory``
+    builds engines for partitions assigned later with the current rules, ``apply`` (the
+    reloader's callback) swaps a new rule set into every live engine. ``engines`` is a callable
+    returning the live engines, bound when the host exists (``bind``)."""
+
+    def __init__(self, ruleset: Any, engines: Callable[[], Iterable[Any]] | None = None) -> None:
+        self.ruleset = ruleset
+        self._engines: Callable[[], Iterable[Any]] = engines or (lambda: ())
+
+    def bind(self, engines: Callable[[], Iterable[Any]]) -> None:
+        """Tell where the live engines are (e.g. ``lambda: [s.engine for s in
+        worker.shards.values()]``)."""
+        self._engines = engines
+
+    def factory(self, directory: Any) -> Any:
+        """A new engine with the current rules (the worker's ``engine_factory``)."""
+        from alerting.engine import Engine
+
+        return Engine(self.ruleset, directory)
+
+    def apply(self, ruleset: Any) -> None:
+        """Swap ``ruleset`` into every live engine; later engines get it too."""
+        for engine in list(self._engines()):
+            engine.swap_rules(ruleset)
+        self.ruleset = ruleset

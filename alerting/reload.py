@@ -1,14 +1,16 @@
 """Hot reload of ``rules.yaml``: validate, then swap; a bad file keeps the last good rules.
 
 Three triggers share one code path (:meth:`RulesReloader.areload`): a polling watcher on the
-file (mtime + size, then a content hash so a ``touch`` does not reload), ``SIGHUP`` and
+file (a SHA-256 of its content each interval, so a ``touch`` does not reload), ``SIGHUP`` and
 ``POST /-/reload`` (``alerting.web.health``). Polling rather than inotify: it needs no extra
 dependency and works on the bind mounts and Kubernetes ConfigMap symlink swaps where inotify
 events are unreliable; a rules file is read once per interval, which costs nothing.
 
-``apply`` receives the validated rule set. The caller makes it atomic with respect to event
-processing: in the asyncio workers it runs on the event loop, so it falls between two batches;
-it typically calls ``Engine.swap_rules`` (which keeps the state of unchanged rules).
+``apply`` receives the validated rule set and typically calls ``Engine.swap_rules`` on every live
+engine (which keeps the state of unchanged rules). It runs on the event loop, under the host's
+batch lock when one is given (``lock=``), so a swap always falls between two batches.
+``alerting.ops.LiveRules`` is a ready-made ``apply`` + engine factory for hosts with many
+engines (one per partition).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class RulesReloader:
         *,
         loader: Loader | None = None,
         clock: Callable[[], float] = time.time,
+        lock: asyncio.Lock | None = None,
     ) -> None:
         self.path = Path(path)
         self._apply = apply
@@ -91,11 +94,11 @@ class RulesReloader:
         self._log = log or logging.getLogger("alerting.reload")
         self._loader = loader or _default_loader
         self._clock = clock
+        self._apply_lock = lock  # the host's batch lock: apply only between two batches
         self._alock = asyncio.Lock()
         self._tlock = threading.Lock()
         self._active = 0
         self._digest: str | None = None  # content last attempted (applied or rejected)
-        self._stat: tuple[int, int] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._sighup_loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +108,6 @@ class RulesReloader:
     def load_initial(self) -> RuleSet:
         """Load the file at start-up: raises ``RulesError`` (a bad file must stop the start),
         otherwise records the metrics and returns the rule set for the caller's engine."""
-        self._stat = self._file_stat()
         digest = file_digest(self.path)
         ruleset = self._loader(self.path)
         self._digest = digest
@@ -131,7 +133,10 @@ class RulesReloader:
                 ruleset = await asyncio.to_thread(self._loader, self.path)
             except Exception as exc:  # noqa: BLE001 - a reload must never kill the worker
                 return self._failed(exc, trigger, digest)
-            return self._apply_checked(ruleset, trigger, digest)
+            if self._apply_lock is None:
+                return self._apply_checked(ruleset, trigger, digest)
+            async with self._apply_lock:
+                return self._apply_checked(ruleset, trigger, digest)
 
     def _apply_checked(self, ruleset: RuleSet, trigger: str, digest: str | None) -> ReloadResult:
         try:
@@ -183,29 +188,19 @@ class RulesReloader:
         return [text]
 
     # -- triggers --------------------------------------------------------------------------
-    def _file_stat(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
     async def poll_once(self) -> ReloadResult | None:
-        """Reload if the file's content changed since the last attempt; None otherwise.
-        A missing file (mid-rename) is skipped until it reappears."""
-        st = self._file_stat()
-        if st is None or st == self._stat:
-            return None
-        self._stat = st
-        if file_digest(self.path) == self._digest:
-            return None  # touched, not changed
+        """Reload if the file's content differs from the last attempt; None otherwise. The
+        content is hashed on every poll rather than trusting mtime and size: an edit that keeps
+        the size within the file system's timestamp granularity would otherwise be missed, and
+        hashing a rules file costs microseconds. A missing file (mid-rename) is skipped."""
+        digest = await asyncio.to_thread(file_digest, self.path)
+        if digest is None or digest == self._digest:
+            return None  # unreadable right now, unchanged, or only touched
         return await self.areload("file")
 
     async def watch(self, interval: float = DEFAULT_INTERVAL_S) -> None:
         """Poll the file forever (run as a task; cancel to stop). Errors are logged, never
         raised: the watcher outlives a bad edit."""
-        if self._stat is None:
-            self._stat = self._file_stat()
         while True:
             await asyncio.sleep(interval)  # the polling period itself, not a synchronisation
             try:

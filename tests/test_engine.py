@@ -33,7 +33,6 @@ def test_cooldown_updates_the_open_task():
     a = eng.process(make_txn(amount="1000", ts=ts(1), event_id="a"))[0]
     b = eng.process(make_txn(amount="2000", ts=ts(1, 20), event_id="b"))[0]
     c = eng.process(make_txn(amount="3000", ts=ts(2, 10), event_id="c"))[0]  # cooldown over
-    assert (a.task_id, a.revision) == (b.task_id, 0) or b.revision == 1
     assert b.task_id == a.task_id and b.revision == 1 and b.event_ids == ["a", "b"]
     assert b.evidence["amount"] == "2000.00" and b.created_at == a.created_at
     assert b.dedup_key != a.dedup_key

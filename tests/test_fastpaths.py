@@ -88,3 +88,57 @@ def test_ts_fast_path_random() -> None:
              f"T{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 60):02d}"
              + rng.choice(["Z", "+08:00", "-05:00", "+05:45", "+00:00", "+14:00", "-12:00"]))
         assert _ts(v) == _ref_ts(v), v
+
+
+def _reference_transaction(d: dict) -> object:
+    """parse_transaction as it was before the hot-path rewrite (kept here as the oracle)."""
+    from alerting.models import (
+        TRANSACTION_KINDS,
+        Transaction,
+        _opt_str,
+        _req_str,
+    )
+
+    ts, tz = parse_ts(d.get("ts"))
+    kind = d.get("kind")
+    if kind not in TRANSACTION_KINDS:
+        raise BadEvent("bad_kind", "kind")
+    bal = d.get("balance_after")
+    return Transaction(
+        event_id=_req_str(d, "event_id"), customer_id=_req_str(d, "customer_id"),
+        account_id=_opt_str(d, "account_id", "") or "", ts=ts, tz=tz, kind=kind,
+        amount=to_cents(d.get("amount")),
+        currency=(_opt_str(d, "currency", "CNY") or "CNY").upper(),
+        channel=_opt_str(d, "channel", "") or "",
+        balance_after=None if bal is None or bal == "" else to_cents(
+            bal, field="balance_after", allow_zero=True, allow_negative=True),
+        counterparty_bank=_opt_str(d, "counterparty_bank"))
+
+
+def _outcome(f, d):  # type: ignore[no-untyped-def]
+    try:
+        return f(d)
+    except BadEvent as exc:
+        return exc.reason
+
+
+VALUES = [None, "", "x", "C1", 7, 7.5, True, ["a"], {"a": 1}, "y" * 129, "z" * 9000, "cny",
+          "12.30", "-4.00", 0]
+
+
+def test_parse_transaction_hot_path_equals_reference() -> None:
+    from alerting.models import parse_transaction
+
+    base = {"event_id": "e1", "type": "transaction", "customer_id": "C1", "account_id": "A1",
+            "ts": "2025-01-02T10:00:00+08:00", "kind": "deposit", "amount": "5.00",
+            "currency": "cny", "channel": "atm", "balance_after": "1.00",
+            "counterparty_bank": "ICBC"}
+    for key in ("event_id", "customer_id", "account_id", "amount", "currency", "channel",
+                "balance_after", "counterparty_bank"):
+        for v in VALUES:
+            d = {**base, key: v}
+            assert _outcome(parse_transaction, d) == _outcome(_reference_transaction, d), (key, v)
+        d = {k: x for k, x in base.items() if k != key}
+        assert _outcome(parse_transaction, d) == _outcome(_reference_transaction, d), key
+    two_bad = {**base, "customer_id": None, "amount": "0"}
+    assert _outcome(parse_transaction, two_bad) == "missing_customer_id"

@@ -86,9 +86,8 @@ def render(console: Console, s: Summary, r: Replay, top: int, d: Diff | None) ->
     console.print(_table(f"tasks per manager (top {top})", ("manager", "tasks"),
                          list(s.by_manager.items())[:top]))
     console.print(_table("tasks per ISO week", ("week", "tasks"), list(s.by_week.items())))
-    console.print(_table(f"forecast: tasks per manager per day over {s.days} days "
-                         f"(busiest {top})", ("manager", "tasks", "mean/day", "max/day",
-                                              "busiest day"),
+    console.print(_table(f"load forecast: tasks per manager per day ({s.days} days)",
+                         ("manager", "tasks", "mean/day", "max/day", "busiest day"),
                          [(m.manager_id, m.total, f"{m.mean_per_day:.2f}", m.max_per_day,
                            m.busiest_day) for m in s.forecast[:top]]))
 

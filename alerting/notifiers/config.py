@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from alerting.errors import ConfigError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
+                 None: 1.0}
 
 
 def parse_seconds(value: object) -> float:
@@ -42,7 +43,7 @@ class _Base(BaseModel):
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     max_retries: int = Field(8, ge=0, le=100)  # after the first attempt; then dead-letter
-    backoff_initial: Seconds = 5.0
+    backoff_initial: Annotated[float, Field(gt=0)] = 5.0  # > 0: a retry is never due at once
     backoff_max: Seconds = 900.0
     concurrency: int = Field(4, ge=1, le=256)  # sends in flight at once for this notifier
 

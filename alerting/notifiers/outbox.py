@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from alerting.errors import PermanentNotifierError, RetryableNotifierError, ServiceUnavailable
@@ -47,6 +48,7 @@ class Outbox:
         rng: random.Random | None = None,
         batch: int = 200,
         lease: float = 300.0,
+        send_timeout: float = 30.0,
         default_retry: RetryPolicy | None = None,
     ) -> None:
         self._receivers = {r: list(ns) for r, ns in receivers.items()}
@@ -56,10 +58,17 @@ class Outbox:
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._batch = batch
-        self._lease = lease  # longer than any send may take (notifier timeouts are ~10 s)
+        # A send taking longer than send_timeout counts as a retryable failure, and a round
+        # claims only what the notifier can finish well within the lease, so a claimed item
+        # is never re-claimed by another worker while it is still being sent.
+        self._lease = lease
+        self._send_timeout = min(send_timeout, lease / 2)
+        self._rounds_per_lease = max(1, int(lease / (2 * self._send_timeout)))
         self._default_retry = default_retry or RetryPolicy()
-        self._sems = {name: asyncio.Semaphore(getattr(n, "concurrency", 4))
-                      for name, n in self._by_name.items()}
+        self._limits: dict[str, int] = {}
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        for name, n in self._by_name.items():
+            self.set_concurrency(name, getattr(n, "concurrency", 4))
         # Bounds store writes in flight (retries and dead letters of a batch): the Redis
         # client's connection pool is finite.
         self._store_sem = asyncio.Semaphore(8)
@@ -68,6 +77,7 @@ class Outbox:
 
     def set_concurrency(self, name: str, limit: int) -> None:
         """Bound how many sends of notifier ``name`` run at once."""
+        self._limits[name] = limit
         self._sems[name] = asyncio.Semaphore(limit)
 
     async def enqueue(self, n: Notification) -> bool:
@@ -95,32 +105,62 @@ class Outbox:
         return new_item(n.to_dict(), notifier, now)
 
     async def run_once(self, now: float | None = None) -> int:
-        """Deliver every item due at ``now`` (default: the clock); return how many were sent.
-        Never raises: storage errors are logged and counted, items come back after the lease."""
-        now = self._clock() if now is None else now
+        """Deliver every item due at ``now`` (default: the clock), all notifiers side by side;
+        return how many were sent. Never raises: storage errors are logged and counted (the
+        items come back after their lease)."""
+        results = await asyncio.gather(*(self._drain(name, now) for name in self._by_name))
+        await self._housekeeping(now)
+        return sum(results)
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        """Until ``stop`` is set: one delivery loop per notifier (a slow receiver delays only
+        its own queue) plus housekeeping (depth gauge, items of removed notifiers)."""
+        async def loop(step: Callable[[], Awaitable[Any]]) -> None:
+            while not stop.is_set():
+                await step()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+
+        await asyncio.gather(*(loop(functools.partial(self._drain, name, None))
+                               for name in self._by_name),
+                             loop(functools.partial(self._housekeeping, None)))
+
+    async def _drain(self, name: str, now: float | None) -> int:
+        """Deliver ``name``'s due items in rounds; a round claims only as many as the notifier
+        can send within half the lease even if every send runs into ``send_timeout``."""
+        limit = min(self._batch, self._limits[name] * self._rounds_per_lease)
         sent = 0
-        for _ in range(50):  # bounded: a retry is always due later than ``now``
+        for _ in range(100):  # bounded: a retry is always due later than ``now``
+            t = self._clock() if now is None else now
             try:
-                items = await self.store.claim(now, self._batch, self._lease)
+                items = await self.store.claim(name, t, limit, self._lease)
             except Exception as exc:  # noqa: BLE001 - storage down must not kill the worker
                 self._store_error("claim", exc)
                 break
-            results = await asyncio.gather(*(self._deliver(i, now) for i in items))
+            results = await asyncio.gather(*(self._deliver(i, t) for i in items))
             delivered = [i for i, ok in zip(items, results, strict=True) if ok]
-            # One store call for the whole batch: per-item calls would each hold a connection.
-            await self._store_call("done", self.store.done(delivered))
+            # One store call for the whole round: per-item calls would each hold a connection.
+            await self._store_call("done", self.store.done(name, delivered))
             sent += len(delivered)
-            if len(items) < self._batch:
+            if len(items) < limit:
                 break
-        await self._update_depth()
         return sent
 
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Deliver due items every ``interval`` seconds until ``stop`` is set."""
-        while not stop.is_set():
-            await self.run_once()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+    async def _housekeeping(self, now: float | None) -> None:
+        """Update the depth gauge; warn about items waiting for notifiers this worker does not
+        have (renamed or removed in the config, or a newer config on another worker during a
+        rolling change): they stay queued, never dropped (``alerting outbox status``)."""
+        try:
+            depth = await self.store.depth()
+        except Exception as exc:  # noqa: BLE001
+            self._store_error("depth", exc)
+            return
+        for name in self._by_name:
+            self._metrics.outbox_depth.labels(notifier=name).set(depth.get(name, 0))
+        orphans = sorted(n for n, d in depth.items() if d > 0 and n not in self._by_name)
+        if orphans:
+            log.warning("outbox items wait for notifiers not configured here: %s",
+                        ", ".join(orphans))
 
     async def depth(self) -> int:
         """Items (notification × notifier) waiting for delivery."""
@@ -147,7 +187,7 @@ class Outbox:
                 continue  # still nowhere to send it: it stays in the dead-letter list
             items = [self._item(n, t, now) for t in targets]
             done += await self.store.requeue(raw, items, now)
-        await self._update_depth()
+        await self._housekeeping(now)
         return done
 
     async def aclose(self) -> None:
@@ -167,7 +207,7 @@ class Outbox:
         try:
             n = Notification.from_dict(item["notification"])
             async with self._sems[name]:
-                await notifier.send(n)
+                await asyncio.wait_for(notifier.send(n), self._send_timeout)
         except PermanentNotifierError as exc:
             item["attempts"] += 1
             self._count(name, "failed", "permanent")
@@ -175,6 +215,9 @@ class Outbox:
             return False
         except RetryableNotifierError as exc:
             await self._retry(item, notifier, now, str(exc), getattr(exc, "retry_after", None))
+            return False
+        except TimeoutError:
+            await self._retry(item, notifier, now, "send timed out", None)
             return False
         except Exception as exc:  # noqa: BLE001 - a notifier bug must not kill the worker
             log.exception("notifier %s raised unexpectedly", name)
@@ -226,12 +269,3 @@ class Outbox:
     def _store_error(self, what: str, exc: Exception) -> None:
         self.stats["store_errors"] += 1
         log.error("outbox store %s failed: %s", what, type(exc).__name__)
-
-    async def _update_depth(self) -> None:
-        try:
-            depth = await self.store.depth()
-        except Exception as exc:  # noqa: BLE001
-            self._store_error("depth", exc)
-            return
-        for name in self._by_name:
-            self._metrics.outbox_depth.labels(notifier=name).set(depth.get(name, 0))

@@ -34,10 +34,11 @@ from alerting.routing.workload import WorkloadTracker
 from alerting.store.base import TaskStore, sort_key
 from alerting.store.lifecycle import history_entry
 from alerting.tasks import Task
-from alerting.timeutil import MINUTE, format_ts
+from alerting.timeutil import DAY, MINUTE, format_ts
 
 log = logging.getLogger(__name__)
 
+MAX_FLUSH_MEMORY = 10_000  # group flush times kept before old ones (> 1 day) are dropped
 REPEAT_SCAN_MS = MINUTE  # open tasks are scanned for repeats at most this often
 NOTIFIED = "notified"  # history action: a new task was handed to a receiver's outbox
 
@@ -170,6 +171,9 @@ class Dispatcher:
                 continue
             del self._groups[key]
             self._last_flush[key] = now
+            if len(self._last_flush) > MAX_FLUSH_MEMORY:
+                self._last_flush = {k: v for k, v in self._last_flush.items()
+                                    if now - v < DAY}
             tasks = sorted(g.tasks.values(), key=sort_key)
             n = self._notification(g.opts.receiver or "", g.kind, tasks, now,
                                    [t.dedup_key for t in tasks])

@@ -206,6 +206,21 @@ class RoutingSpec(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"receivers: duplicate name(s) {', '.join(dupes)}")
+        notifier_names: list[str] = []
+        for r in self.receivers:
+            own: list[str] = []
+            for cfg in r.notifiers:
+                # same naming as alerting.notifiers.registry.notifier_names
+                base = cfg.name or f"{r.name}.{cfg.type}"
+                name, i = base, 1
+                while name in own:
+                    i += 1
+                    name = f"{base}.{i}"
+                own.append(name)
+            notifier_names += own
+        clash = sorted({n for n in notifier_names if notifier_names.count(n) > 1})
+        if clash:
+            raise ValueError(f"receivers: notifier name(s) used twice: {', '.join(clash)}")
         used = self.route.receivers_used()
         if self.digest is not None:
             used.add(self.digest.receiver)

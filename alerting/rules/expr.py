@@ -43,9 +43,17 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from alerting.rules.expr_builtins import BUILTINS, _contains
+from alerting.rules.expr_builtins import BUILTINS, safe_contains
 from alerting.rules.expr_gen import Gen, V, is_lit, norm_number
-from alerting.rules.expr_parse import MAX_DEPTH, event_kinds, fail, parse
+from alerting.rules.expr_parse import (
+    ARITH_OPS,
+    CMP_OPS,
+    FORBIDDEN,
+    MAX_DEPTH,
+    event_kinds,
+    fail,
+    parse,
+)
 from alerting.rules.expr_types import Compiled, Function, Schema, T
 from alerting.rules.expr_typing import POLY_TYPES, arith_type, check_arg, compare_ok, unify
 
@@ -54,19 +62,6 @@ __all__ = ["BUILTINS", "Compiled", "Function", "Schema", "T", "compile_expr"]
 MAX_INT = 10**18
 _ROOT_VARS = {"event": "e", "customer": "c", "agg": "a"}
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "none": None}
-_ARITH_OPS: dict[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
-                               ast.Mod: "%"}
-_CMP_OPS: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=",
-                             ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in",
-                             ast.Is: "contains"}
-_FORBIDDEN = {
-    "Lambda": "lambda", "ListComp": "a comprehension", "SetComp": "a comprehension",
-    "DictComp": "a comprehension", "GeneratorExp": "a comprehension", "Subscript":
-    "subscripts ([...] after a value)", "NamedExpr": "':=' (assignment)", "JoinedStr":
-    "f-strings", "FormattedValue": "f-strings", "Starred": "'*' unpacking", "IfExp":
-    "'if ... else' expressions", "Dict": "dicts", "Set": "sets", "Await": "await",
-    "Yield": "yield", "YieldFrom": "yield", "Slice": "slices",
-}
 
 
 def compile_expr(
@@ -89,13 +84,14 @@ def compile_expr(
     checker = _Checker(source, text, lead, schema, {**BUILTINS, **(functions or {})})
     value = checker.visit(tree.body)
     value = checker.finish(value, expect, tree.body)
-    fn = checker.gen.build(value)
+    fn, python = checker.gen.build(value)
     return Compiled(
         source=source,
         fn=fn,
         type=value.type,
         names=frozenset(checker.names),
         event_kinds=event_kinds(tree.body) if "event" in schema.roots else None,
+        python=python,
     )
 
 
@@ -130,7 +126,7 @@ class _Checker:
         name = type(node).__name__
         method = getattr(self, f"v_{name}", None)
         if method is None:
-            what = _FORBIDDEN.get(name, f"'{name}' expressions")
+            what = FORBIDDEN.get(name, f"'{name}' expressions")
             self.err(f"{what} not allowed in conditions", node)
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -192,7 +188,7 @@ class _Checker:
         if node.id.startswith("_"):
             self.err(f"name '{node.id}' is not allowed", node)
         choices = list(self.schema.roots) + list(_LITERAL_NAMES) + list(self.functions)
-        self.err(f"unknown name {node.id}{self.suggest(node.id, choices)}", node)
+        self.err(f"unknown name {node.id[:60]}{self.suggest(node.id, choices)}", node)
 
     def v_Attribute(self, node: ast.Attribute) -> V:
         base = node.value
@@ -211,7 +207,7 @@ class _Checker:
                      node)
         if node.attr not in fields:
             hint = self.suggest(full, [f"{base.id}.{f}" for f in fields])
-            self.err(f"unknown field {full}{hint}", node)
+            self.err(f"unknown field {full[:80]}{hint}", node)
         self.names.add(full)
         ftype = fields[node.attr]
         code = self.gen.field(_ROOT_VARS[base.id], node.attr, guard=base.id != "event")
@@ -250,7 +246,7 @@ class _Checker:
         return left, right
 
     def v_BinOp(self, node: ast.BinOp) -> V:
-        op = _ARITH_OPS.get(type(node.op))
+        op = ARITH_OPS.get(type(node.op))
         if op is None:
             self.err(f"operator {type(node.op).__name__} is not allowed", node)
         left, right = self.visit(node.left), self.visit(node.right)
@@ -263,7 +259,9 @@ class _Checker:
             self.err("division by zero", node)
         if is_lit(left) and is_lit(right) and left.type is not T.NULL:
             return V(result, lit=self.fold(op, left.lit, right.lit, node))
-        return V(result, node=self.gen.arith(op, left, right))
+        factor = self.gen.factor(op, left, right)
+        scaled = (factor[0], factor[1].numerator, factor[1].denominator) if factor else None
+        return V(result, node=self.gen.arith(op, left, right), scaled=scaled)
 
     def fold(self, op: str, a: Any, b: Any, node: ast.AST) -> Any:
         if isinstance(a, str):
@@ -311,15 +309,14 @@ class _Checker:
 
     def v_Compare(self, node: ast.Compare) -> V:
         parts: list[V] = []
-        left_node, left = node.left, self.visit(node.left)
+        left = self.visit(node.left)
         for op_node, right_node in zip(node.ops, node.comparators, strict=True):
-            op = _CMP_OPS.get(type(op_node))
+            op = CMP_OPS.get(type(op_node))
             if op is None:
                 self.err(f"operator {type(op_node).__name__} is not allowed", op_node)
             right = self.visit(right_node)
             parts.append(self.compare(op, left, right, right_node))
-            left_node, left = right_node, right
-        del left_node
+            left = right  # a < b < c is (a < b) and (b < c)
         if len(parts) == 1:
             return parts[0]
         return V(T.BOOL, node=self.gen.boolop(True, parts))
@@ -332,7 +329,7 @@ class _Checker:
                     left.type is T.STR and right.type not in (T.STR, T.ANY)):
                 self.err(f"cannot use 'contains' on {left.type.value} and "
                          f"{right.type.value}", node)
-            fn = self.gen.bind(_contains, "_contains")
+            fn = self.gen.bind(safe_contains, "safe_contains")
             return V(T.BOOL, node=self.gen.call(fn, [left, right]))
         left, right = self.coerce(left, right, node)
         problem = compare_ok(op, left.type, right.type)
@@ -356,7 +353,7 @@ class _Checker:
             values = [norm_number(i.lit) for i in items]
             container: Any = frozenset(values) if left.type is not T.ANY else tuple(values)
             return V(T.BOOL, node=self.gen.member(left, container, negate))
-        fn = self.gen.bind(_contains, "_contains")
+        fn = self.gen.bind(safe_contains, "safe_contains")
         test = V(T.BOOL, node=self.gen.call(fn, [right, left]))
         return V(T.BOOL, node=self.gen.not_(test)) if negate else test
 
@@ -368,7 +365,7 @@ class _Checker:
         name = node.func.id
         func = self.functions.get(name)
         if func is None or name.startswith("_"):
-            self.err(f"unknown function {name}{self.suggest(name, list(self.functions))}",
+            self.err(f"unknown function {name[:60]}{self.suggest(name, list(self.functions))}",
                      node)
         if node.keywords:
             self.err(f"keyword arguments are not allowed in {name}(...)", node)

@@ -53,7 +53,9 @@ def _len(x: Any) -> Any:
     return len(x) if isinstance(x, str | list | tuple | frozenset | set) else None
 
 
-def _contains(hay: Any, needle: Any) -> bool:
+def safe_contains(hay: Any, needle: Any) -> bool:
+    """Substring or membership test that is false (never raising) for null or mismatched
+    operands."""
     if hay is None or needle is None:
         return False
     if isinstance(hay, str):
@@ -112,7 +114,7 @@ BUILTINS: dict[str, Function] = {
         _f("lower", (T.STR,), T.STR, _lower, pure=True),
         _f("upper", (T.STR,), T.STR, _upper, pure=True),
         _f("len", (T.ANY,), T.NUMBER, _len, pure=True),
-        _f("contains", (T.ANY, T.ANY), T.BOOL, _contains, pure=True),
+        _f("contains", (T.ANY, T.ANY), T.BOOL, safe_contains, pure=True),
         _f("startswith", (T.STR, T.STR), T.BOOL, _startswith, pure=True),
         _f("endswith", (T.STR, T.STR), T.BOOL, _endswith, pure=True),
         _f("days", (T.NUMBER,), T.DURATION, _unit(DAY), pure=True),

@@ -8,6 +8,7 @@ closure variable of a factory function, so evaluation runs at the speed of hand-
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +30,7 @@ class V:
     lit: Any = _NOLIT
     strict: bool = True  # evaluates to a real bool (not a possibly-null field)
     elem: T | None = None  # element type of a list literal
+    scaled: tuple[V, int, int] | None = None  # this value is operand * p / q (q > 0)
 
 
 def is_lit(v: V) -> bool:
@@ -46,9 +48,12 @@ def norm_number(x: Any) -> Any:
 def _div(a: Any, b: Any) -> Any:
     if a is None or b is None or not b:
         return None
-    if isinstance(a, float) or isinstance(b, float):
-        return a / b
-    return norm_number(Fraction(a) / Fraction(b))
+    try:
+        if isinstance(a, float) or isinstance(b, float):
+            return a / b
+        return norm_number(Fraction(a) / Fraction(b))
+    except (TypeError, ValueError):  # an ANY operand holding text
+        return None
 
 
 def _scale(x: Any, p: int, q: int) -> Any:
@@ -61,13 +66,37 @@ def _scale(x: Any, p: int, q: int) -> Any:
         return n // q if n % q == 0 else Fraction(n, q)
     if isinstance(x, float):
         return x * p / q
-    return norm_number(Fraction(x) * p / q)
+    try:
+        return norm_number(Fraction(x) * p / q)
+    except (TypeError, ValueError):  # an ANY operand holding text
+        return None
+
+
+_PY_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+}
+
+
+def _any_op(op: Callable[[Any, Any], Any], a: Any, b: Any, fallback: Any) -> Any:
+    """An operation on an ANY-typed operand, whose runtime type is unknown: a null operand
+    or a type mismatch (``"a" < 1``) gives ``fallback`` (False for ordering, None for
+    arithmetic) instead of raising."""
+    if a is None or b is None:
+        return fallback
+    try:
+        return op(a, b)
+    except TypeError:
+        return fallback
 
 
 def _mod(a: Any, b: Any) -> Any:
-    if a is None or b is None or not b:
+    if a is None or b is None or isinstance(a, str | bytes) or not b:
         return None
-    return norm_number(a % b)
+    try:
+        return norm_number(a % b)
+    except (TypeError, ValueError):
+        return None
 
 
 def _load(name: str) -> ast.Name:
@@ -143,16 +172,42 @@ class Gen:
     def compare(self, op: str, left: V, right: V) -> ast.expr:
         if op in ("==", "!="):
             return ast.Compare(self.emit(left), [_CMP[op]()], [self.emit(right)])
+        if T.ANY in (left.type, right.type):
+            return self._any(op, left, right, False)
+        if left.scaled or right.scaled:
+            return self._cross_compare(op, left, right)
         checks, (lu, ru) = self._guard([left, right])
         cmp = ast.Compare(lu, [_CMP[op]()], [ru])
         return ast.BoolOp(ast.And(), [*checks, cmp]) if checks else cmp
+
+    def _cross_compare(self, op: str, left: V, right: V) -> ast.expr:
+        """``a*p1/q1 < b*p2/q2`` as ``a*(p1*q2) < b*(p2*q1)``: exact, and integer-only for
+        integer operands (``x >= customer.assets / 3`` builds no Fraction)."""
+        a, p1, q1 = left.scaled or (left, 1, 1)
+        b, p2, q2 = right.scaled or (right, 1, 1)
+        checks, (au, bu) = self._guard([a, b])
+        lhs, rhs = self._times(au, a, p1 * q2), self._times(bu, b, p2 * q1)
+        cmp = ast.Compare(lhs, [_CMP[op]()], [rhs])
+        return ast.BoolOp(ast.And(), [*checks, cmp]) if checks else cmp
+
+    def _times(self, node: ast.expr, v: V, k: int) -> ast.expr:
+        if is_lit(v):
+            return self.emit(V(v.type, lit=Fraction(v.lit) * k))
+        return node if k == 1 else ast.BinOp(node, ast.Mult(), ast.Constant(k))
 
     def member(self, left: V, container: Any, negate: bool) -> ast.expr:
         op: ast.cmpop = ast.NotIn() if negate else ast.In()
         return ast.Compare(self.emit(left), [op], [self.bind(container, "_k")])
 
+    def _any(self, op: str, left: V, right: V, fallback: Any) -> ast.expr:
+        args = [self.bind(_PY_OPS[op], f"_op{len(self.consts)}"), self.emit(left),
+                self.emit(right), ast.Constant(fallback)]
+        return ast.Call(self.bind(_any_op, "_any_op"), args, [])
+
     def arith(self, op: str, left: V, right: V) -> ast.expr:
-        factor = self._factor(op, left, right)
+        if op in "+-*" and T.ANY in (left.type, right.type):
+            return self._any(op, left, right, None)
+        factor = self.factor(op, left, right)
         if factor is not None:
             operand, k = factor
             args = [self.emit(operand), ast.Constant(k.numerator), ast.Constant(k.denominator)]
@@ -165,7 +220,7 @@ class Gen:
         return self._if_not_null(checks, expr)
 
     @staticmethod
-    def _factor(op: str, left: V, right: V) -> tuple[V, Fraction] | None:
+    def factor(op: str, left: V, right: V) -> tuple[V, Fraction] | None:
         """``x * 0.5``, ``0.5 * x`` or ``x / 3``: a non-literal times a literal fraction."""
         if op == "*":
             for a, b in ((left, right), (right, left)):
@@ -176,6 +231,8 @@ class Gen:
         return None
 
     def neg(self, v: V) -> ast.expr:
+        if v.type is T.ANY:
+            return self._any("-", V(T.NUMBER, lit=Fraction(0)), v, None)
         checks, (u,) = self._guard([v])
         return self._if_not_null(checks, ast.UnaryOp(ast.USub(), u))
 
@@ -195,7 +252,7 @@ class Gen:
     def call(self, fn: ast.expr, args: list[V]) -> ast.expr:
         return ast.Call(fn, [self.emit(a) for a in args], [])
 
-    def build(self, v: V) -> Callable[..., Any]:
+    def build(self, v: V) -> tuple[Callable[..., Any], str]:
         """Compile the final value into ``fn(e, c=None, a=None)``."""
         if v.type is T.BOOL:
             body = self.truth(v)
@@ -217,4 +274,4 @@ class Gen:
         namespace: dict[str, Any] = {"__builtins__": {}}
         exec(code, namespace)  # our own generated AST only; see module docstring
         factory: Callable[..., Callable[..., Any]] = namespace["_factory"]
-        return factory(**self.consts)
+        return factory(**self.consts), ast.unparse(body)

@@ -36,6 +36,22 @@ _HINTS = {
 }
 
 
+# Python AST → the language's operators, and readable names of rejected node types
+ARITH_OPS: dict[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
+                               ast.Mod: "%"}
+CMP_OPS: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=",
+                             ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in",
+                             ast.Is: "contains"}
+FORBIDDEN: dict[str, str] = {
+    "Lambda": "lambda", "ListComp": "a comprehension", "SetComp": "a comprehension",
+    "DictComp": "a comprehension", "GeneratorExp": "a comprehension", "Subscript":
+    "subscripts ([...] after a value)", "NamedExpr": "':=' (assignment)", "JoinedStr":
+    "f-strings", "FormattedValue": "f-strings", "Starred": "'*' unpacking", "IfExp":
+    "'if ... else' expressions", "Dict": "dicts", "Set": "sets", "Await": "await",
+    "Yield": "yield", "YieldFrom": "yield", "Slice": "slices",
+}
+
+
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "lambda"})
 
 

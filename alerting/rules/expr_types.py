@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -67,6 +67,7 @@ class Compiled:
     type: T
     names: frozenset[str]
     event_kinds: frozenset[str] | None
+    python: str = field(default="", repr=False, compare=False)  # generated code, for debugging
 
     def __call__(self, event: Any, customer: Any = None, agg: Any = None) -> Any:
         """Evaluate (convenience; hot paths should call ``fn`` directly)."""

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from alerting.errors import ExpressionError
@@ -66,10 +68,69 @@ _ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
 )
 
 
+_CMP: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lteq": operator.le,
+    "gt": operator.gt, "gteq": operator.ge, "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+
+
+class _Missing(ChainableUndefined):
+    """A missing value: renders empty, orders as false, and stays missing through arithmetic."""
+
+    __slots__ = ()
+
+    def _false(self, *_: Any) -> bool:
+        return False
+
+    def _same(self, *_: Any) -> _Missing:
+        return self
+
+    __lt__ = __le__ = __gt__ = __ge__ = _false  # type: ignore[assignment]
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same  # type: ignore[assignment]
+    __truediv__ = __rtruediv__ = __pos__ = __neg__ = _same  # type: ignore[assignment]
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    """One comparison with the condition language's null rule: ordering or membership with a
+    missing value is false (``not in`` is its negation); never a TypeError."""
+    if op in ("eq", "ne"):
+        return bool(_CMP[op](left, right))
+    if left is None or right is None or isinstance(left, Undefined) \
+            or isinstance(right, Undefined):
+        return op == "notin"
+    try:
+        return bool(_CMP[op](left, right))
+    except TypeError:  # "a" < 1, 1 in 5
+        return op == "notin"
+
+
+class _CodeGen(CodeGenerator):
+    """Compiles every comparison to ``environment.safe_compare(a, op, b, ...)``."""
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("environment.safe_compare(")
+        self.visit(node.expr, frame)
+        for op in node.ops:
+            self.write(f", {op.op!r}, ")
+            self.visit(op.expr, frame)
+        self.write(")")
+
+
 class _Env(ImmutableSandboxedEnvironment):
-    """The sandbox, plus: ``*`` never repeats a sequence (``"a" * 10**9``)."""
+    """The sandbox, plus: ``*`` never repeats a sequence (``"a" * 10**9``), and comparisons
+    never fail on missing values."""
 
     intercepted_binops = frozenset({"*"})
+    code_generator_class = _CodeGen
+
+    @staticmethod
+    def safe_compare(*parts: Any) -> bool:
+        """``a op b op c ...`` as a chain of ``_compare`` (each operand evaluated once)."""
+        for i in range(0, len(parts) - 2, 2):
+            if not _compare(parts[i], parts[i + 1], parts[i + 2]):
+                return False
+        return True
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*" and (isinstance(left, str | bytes | list | tuple)
@@ -83,7 +144,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _make_env() -> _Env:
-    env = _Env(autoescape=False, undefined=ChainableUndefined, finalize=_finalize,
+    env = _Env(autoescape=False, undefined=_Missing, finalize=_finalize,
                keep_trailing_newline=True)
     env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
     env.filters = {k: v for k, v in env.filters.items() if k in _SAFE_FILTERS}

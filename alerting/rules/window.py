@@ -88,8 +88,9 @@ class Agg:
 
 
 class WindowRule(CompiledRule):
-    """State per customer: ``[firing_bucket, [last ids], b0, sum0, count0, max0, b1, ...]``
-    with buckets in ascending order; ``firing_bucket`` is -1 while ``having`` is false."""
+    """State per customer: ``[firing_bucket, [last ids], sum, count, b0, sum0, count0, (max0),
+    b1, ...]`` with buckets ascending and running totals over them (``max`` per bucket only
+    for the max aggregate); ``firing_bucket`` is -1 while ``having`` is false."""
 
     kind: ClassVar[str] = "window"
     evidence_keys: ClassVar[frozenset[str]] = frozenset(
@@ -103,6 +104,8 @@ class WindowRule(CompiledRule):
         self.value_fn = value.fn
         self.plain_amount = spec.value.strip() == "event.amount"
         self.count_only = spec.aggregate == "count"
+        self.with_max = spec.aggregate == "max"
+        self.stride = 4 if self.with_max else 3
         self.having_fn = having.fn
         self.bucket = spec.bucket_ms
         self.n = spec.window // self.bucket
@@ -118,32 +121,39 @@ class WindowRule(CompiledRule):
     def on_event(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any) -> None:
         if not self.where_fn(ev, cust, None):
             return
-        x = 1 if self.count_only else (ev.amount if self.plain_amount
-                                       else self.value_fn(ev, cust, None))
-        if x is None:
-            return
+        if self.count_only:
+            x = 1
+        elif self.plain_amount:
+            x = ev.amount
+        else:
+            v = self.value_fn(ev, cust, None)
+            if v is None:
+                return
+            x = v if isinstance(v, int) else round(v)
         st = cs.rs[self.index]
         if st is None:
-            st = cs.rs[self.index] = [-1, []]
+            st = cs.rs[self.index] = [-1, [], 0, 0]
         b = (ev.ts + self.tz_ms) // self.bucket
-        newest = max(b, st[-4]) if len(st) > 2 else b
+        stride = self.stride
+        newest = st[-stride] if len(st) > 4 else b
+        if b > newest:
+            newest = b
         lo = newest - self.n  # buckets ≤ lo have left the window
         if b <= lo:
             return  # an out-of-order event older than the whole window
-        self._add(st, b, x, lo)
+        if len(st) > 4 and st[4] <= lo:
+            self._evict(st, lo)
+        self._add(st, b, x)
         ids = st[1]
         ids.append(ev.event_id)
         if len(ids) > LAST_IDS:
             del ids[0]
         agg = self.agg
-        s = c = m = 0
-        for i in range(2, len(st), 4):
-            s += st[i + 1]
-            c += st[i + 2]
-            if st[i + 3] > m:
-                m = st[i + 3]
-        agg.sum, agg.count, agg.max = s, c, m
-        agg.start, agg.end = st[2] * self.bucket - self.tz_ms, ev.ts
+        agg.sum = st[2]
+        agg.count = st[3]
+        agg.max = max(st[7::4]) if self.with_max else 0
+        agg.start = st[4] * self.bucket - self.tz_ms
+        agg.end = ev.ts
         if not self.having_fn(ev, cust, agg):
             st[0] = -1
             return
@@ -151,22 +161,29 @@ class WindowRule(CompiledRule):
             st[0] = b
         self._fire(eng, cs, ev, cust, st)
 
-    def _add(self, st: list[Any], b: int, x: int, lo: int) -> None:
-        i = 2
+    def _evict(self, st: list[Any], lo: int) -> None:
+        i, stride = 4, self.stride
         while i < len(st) and st[i] <= lo:
-            i += 4
-        if i > 2:
-            del st[2:i]  # evict buckets that left the window
-        i = len(st) - 4
-        while i >= 2 and st[i] > b:
-            i -= 4
-        if i >= 2 and st[i] == b:
+            st[2] -= st[i + 1]
+            st[3] -= st[i + 2]
+            i += stride
+        del st[4:i]
+
+    def _add(self, st: list[Any], b: int, x: int) -> None:
+        stride = self.stride
+        st[2] += x
+        st[3] += 1
+        i = len(st) - stride
+        while i >= 4 and st[i] > b:
+            i -= stride
+        if i >= 4 and st[i] == b:
             st[i + 1] += x
             st[i + 2] += 1
-            if x > st[i + 3]:
+            if self.with_max and x > st[i + 3]:
                 st[i + 3] = x
         else:
-            st[i + 4:i + 4] = [b, x, 1, x]
+            j = max(i + stride, 4)
+            st[j:j] = [b, x, 1, x] if self.with_max else [b, x, 1]
 
     def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, st: list[Any]) -> None:
         agg = self.agg

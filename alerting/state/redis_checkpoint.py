@@ -80,7 +80,8 @@ class CheckpointStore:
     async def load(self, partition: int) -> PartitionCheckpoint | None:
         """The partition's last checkpoint with all its customers' states, or None."""
         try:
-            raw: dict[bytes, bytes] = await self.redis.hgetall(self.key(partition))  # type: ignore[misc]
+            raw: dict[bytes, bytes] = await self.redis.hgetall(  # type: ignore[assignment, misc]
+                self.key(partition))
         except RedisError as e:
             raise ServiceUnavailable(f"redis: loading checkpoint failed: "
                                      f"{type(e).__name__}") from None

@@ -73,8 +73,10 @@ def customer_wire(c: Customer) -> dict[str, Any]:
 async def load_directory(redis: aioredis.Redis, prefix: str) -> Directory:
     """All customers and managers from Redis into a process-local cache."""
     try:
-        custs: dict[bytes, bytes] = await redis.hgetall(customers_key(prefix))  # type: ignore[misc]
-        mgrs: dict[bytes, bytes] = await redis.hgetall(managers_key(prefix))  # type: ignore[misc]
+        custs: dict[bytes, bytes] = await redis.hgetall(  # type: ignore[assignment, misc]
+            customers_key(prefix))
+        mgrs: dict[bytes, bytes] = await redis.hgetall(  # type: ignore[assignment, misc]
+            managers_key(prefix))
     except RedisError as e:
         raise ServiceUnavailable(f"redis: loading the directory failed: "
                                  f"{type(e).__name__}") from None
@@ -89,18 +91,24 @@ async def load_directory(redis: aioredis.Redis, prefix: str) -> Directory:
 async def save_directory(redis: aioredis.Redis, prefix: str, customers: Iterable[Customer],
                          managers: Iterable[Manager], chunk: int = 5000) -> tuple[int, int]:
     """Write profiles to the Redis hashes in pipelined chunks; returns (customers, managers)."""
-    counts = [0, 0]
-    for i, (key, items, enc) in enumerate((
-            (customers_key(prefix), customers, encode_customer),
-            (managers_key(prefix), managers, encode_manager))):
-        batch: dict[str, bytes] = {}
-        for obj in items:
-            batch[obj.customer_id if i == 0 else obj.manager_id] = enc(obj)  # type: ignore[attr-defined]
-            if len(batch) >= chunk:
-                await redis.hset(key, mapping=batch)  # type: ignore[misc, arg-type]
-                counts[i] += len(batch)
-                batch = {}
-        if batch:
+    rows_c = ((c.customer_id, encode_customer(c)) for c in customers)
+    rows_m = ((m.manager_id, encode_manager(m)) for m in managers)
+    n_c = await _hset_chunked(redis, customers_key(prefix), rows_c, chunk)
+    n_m = await _hset_chunked(redis, managers_key(prefix), rows_m, chunk)
+    return n_c, n_m
+
+
+async def _hset_chunked(redis: aioredis.Redis, key: str, rows: Iterable[tuple[str, bytes]],
+                        chunk: int) -> int:
+    n = 0
+    batch: dict[str, bytes] = {}
+    for k, v in rows:
+        batch[k] = v
+        if len(batch) >= chunk:
             await redis.hset(key, mapping=batch)  # type: ignore[misc, arg-type]
-            counts[i] += len(batch)
-    return counts[0], counts[1]
+            n += len(batch)
+            batch = {}
+    if batch:
+        await redis.hset(key, mapping=batch)  # type: ignore[misc, arg-type]
+        n += len(batch)
+    return n

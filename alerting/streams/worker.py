@@ -14,11 +14,10 @@ import logging
 import time
 from collections.abc import Callable
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.partitioner import murmur2
-
-import orjson
 
 from alerting.directory import Directory, manager_from_dict
 from alerting.errors import ConfigError
@@ -75,6 +74,7 @@ class Worker:
         self.consumer: AIOKafkaConsumer | None = None
         self.side: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.n_partitions = settings.partitions
 
     async def start(self) -> None:
         """Connect the producer, the side reader and the group consumer."""
@@ -83,6 +83,7 @@ class Worker:
         self.side = new_consumer(self.s, None)
         await start_kafka(self.side, self.s)
         self.out_hw = await recovery.end_offsets(self.side, self.s.topic_tasks)
+        self.n_partitions = len(await recovery.topic_partitions(self.side, self.topics[1]))
         await self._load_managers()
         self.consumer = new_consumer(self.s, self.s.group_id,
                                      partition_assignment_strategy=(RangePartitionAssignor,))
@@ -299,7 +300,7 @@ class Worker:
             offsets.update({t: o for t, o in cp.offsets.items() if t in offsets})
         seed = getattr(engine, "seed", None)
         if seed is not None:  # inactivity timers also run for this shard's silent customers
-            n = self.s.partitions
+            n = self.n_partitions
             seed(sorted((c for c in self.directory.customers.values()
                          if partition_of(c.customer_id, n) == p), key=lambda c: c.customer_id))
         for t, off in offsets.items():

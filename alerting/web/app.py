@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from alerting.directory import DirectoryReader
-from alerting.errors import ServiceUnavailable
+from alerting.errors import ConfigError, ServiceUnavailable
 from alerting.metrics import Metrics
 from alerting.store.base import TaskStore
 from alerting.store.effectiveness import DEFAULT_FALSE_ALARM_THRESHOLD, DEFAULT_MIN_RESOLVED
@@ -100,13 +100,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """No framing, no sniffing, only same-origin scripts and styles (no CDN by design)."""
-    resp = await handler(request)
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    resp.headers.setdefault("Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:  # errors and redirects are raised, not returned
+        _secure(exc.headers)
+        raise
+    _secure(resp.headers)
     return resp
+
+
+def _secure(headers: Any) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
 
 
 def add_routes(app: web.Application, services: WebServices) -> None:
@@ -114,6 +122,11 @@ def add_routes(app: web.Application, services: WebServices) -> None:
     from alerting.web import api, effectiveness, inbox
 
     app[SERVICES] = services
+    for mw in (security_headers, error_middleware):  # a host app may not have them yet
+        if mw not in app.middlewares:
+            app.middlewares.append(mw)
+    if services.metrics is not None and services.effectiveness_refresh_s > 0:
+        app.cleanup_ctx.append(_effectiveness_refresher)
     api.add_api_routes(app)
     inbox.add_inbox_routes(app)
     effectiveness.add_effectiveness_routes(app)
@@ -129,8 +142,6 @@ def create_app(services: WebServices) -> web.Application:
         app, metrics_registry=services.metrics.registry if services.metrics else REGISTRY,
         ready_check=services.ready_check or _store_answers(services.store),
         reloader=services.reloader)
-    if services.metrics is not None and services.effectiveness_refresh_s > 0:
-        app.cleanup_ctx.append(_effectiveness_refresher)
     return app
 
 
@@ -155,6 +166,21 @@ async def _refresh_loop(services: WebServices) -> None:
         except Exception as exc:  # a refresh bug must never take the web app down
             log.error("effectiveness refresh failed: %s", type(exc).__name__)
         await asyncio.sleep(services.effectiveness_refresh_s)
+
+
+def worker_web_hook(app: web.Application, worker: Any) -> None:
+    """Hook for ``alerting.streams.app.run_worker(web_hooks=...)``: the task API and pages over
+    the worker's Redis task store and directory. Without ``ALERTING_API_SECRET`` the pages stay
+    off (the worker still runs; a warning says why)."""
+    from alerting.store.redis import RedisTaskStore
+
+    try:
+        secret = secret_from_env()
+    except ConfigError as e:
+        log.warning("task API and inbox disabled: %s", e)
+        return
+    store = RedisTaskStore(worker.redis, prefix=worker.s.redis_prefix)
+    add_routes(app, make_services(store, worker.directory, secret=secret, metrics=worker.m))
 
 
 def _store_answers(store: TaskStore) -> ReadyCheck:

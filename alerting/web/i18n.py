@@ -24,7 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "level": "升级层级", "acknowledge": "确认接收", "resolve": "记录结果并关闭",
         "note": "跟进记录", "outcome": "结果", "history": "处理记录",
         "created": "创建时间", "acknowledged_at": "确认时间", "resolved_at": "关闭时间",
-        "back": "返回任务列表", "filter": "筛选", "all": "全部", "team": "团队任务",
+        "back": "返回任务列表", "filter": "筛选", "all": "全部", "team": "团队",
         "mine": "我的", "other_tasks": "该客户的其他任务", "no_events": "无事件编号。",
         "done_ack": "已确认接收，升级计时已停止。", "done_resolve": "已记录结果，任务已关闭。",
         "created_n": "创建", "acknowledged_n": "已确认", "resolved_n": "已关闭",
@@ -52,7 +52,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "acknowledge": "Acknowledge", "resolve": "Record outcome and close",
         "note": "Follow-up note", "outcome": "Outcome", "history": "History",
         "created": "Created", "acknowledged_at": "Acknowledged", "resolved_at": "Resolved",
-        "back": "Back to tasks", "filter": "Filter", "all": "All", "team": "Team tasks",
+        "back": "Back to tasks", "filter": "Filter", "all": "All", "team": "Team",
         "mine": "Mine", "other_tasks": "Other tasks for this customer",
         "no_events": "No event ids.",
         "done_ack": "Acknowledged: the escalation clock has stopped.",
@@ -84,10 +84,14 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
                "not_needed": "Not needed", "false_alarm": "False alarm"},
     },
     "action": {
-        "zh": {"acknowledged": "确认接收", "resolved": "关闭", "escalated": "升级",
-               "reassigned": "转派", "created": "创建"},
-        "en": {"acknowledged": "Acknowledged", "resolved": "Resolved", "escalated": "Escalated",
-               "reassigned": "Reassigned", "created": "Created"},
+        # the history actions of docs/DESIGN.md (routing and lifecycle)
+        "zh": {"assigned": "派单", "handover": "代理转交", "overflow": "超量转主管",
+               "notified": "已通知", "escalated": "升级", "escalation_stopped": "停止升级",
+               "acknowledged": "确认接收", "resolved": "关闭"},
+        "en": {"assigned": "Assigned", "handover": "Handed over", "overflow": "Overflow",
+               "notified": "Notified", "escalated": "Escalated",
+               "escalation_stopped": "Escalation stopped", "acknowledged": "Acknowledged",
+               "resolved": "Resolved"},
     },
     "severity": {
         "zh": {"info": "提示", "low": "低", "medium": "中", "high": "高", "critical": "紧急"},
@@ -95,6 +99,34 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
                "critical": "Critical"},
     },
 }
+
+
+# Names of the evidence keys the rule kinds produce (alerting/rules/*: evidence_keys);
+# unknown keys are shown as they are (English: underscores become spaces).
+EVIDENCE_ZH = {
+    "age_hours": "已开时长（小时）", "amount": "金额", "assets": "日均资产",
+    "baseline_count": "基线笔数", "baseline_mean": "基线均值", "baseline_std": "基线标准差",
+    "balance_after": "交易后余额", "category": "类别", "channel": "渠道",
+    "complaint_id": "投诉编号", "complaint_ids": "投诉编号", "count": "次数",
+    "counterparty_bank": "对方银行", "days_dormant": "沉睡天数", "days_inactive": "未活动天数",
+    "event_at": "事件时间", "factor": "倍数", "first_at": "首个事件时间",
+    "first_event_id": "首个事件", "first_label": "首个事件类型", "gap_days": "间隔天数",
+    "gap_hours": "间隔小时", "kind": "交易类型", "last_activity_at": "最近活动时间",
+    "limit": "阈值", "threshold": "阈值", "opened_at": "打开时间", "ratio": "比例",
+    "share": "占比", "status": "状态", "step": "升级步骤", "steps": "步骤",
+    "then_amount": "后续金额", "then_at": "后续事件时间", "then_event_id": "后续事件",
+    "tier": "客户层级", "window": "窗口", "window_count": "窗口内笔数",
+    "window_days": "窗口天数", "window_end": "窗口结束", "window_max": "窗口内最大额",
+    "window_start": "窗口开始", "window_sum": "窗口内合计", "z": "Z 值", "zscore": "Z 值",
+    "transfers": "转账笔数", "open_hours": "已开时长（小时）",
+}
+
+
+def evidence_label(locale: str, key: str) -> str:
+    """Display name of an evidence key in the locale."""
+    if locale == "zh":
+        return EVIDENCE_ZH.get(key, key)
+    return key.replace("_", " ")
 
 
 def pick_locale(requested: str | None, cookie: str | None, manager_locale: str | None,
@@ -118,7 +150,10 @@ class Translator:
         return text.format(**kw) if kw else text
 
     def label(self, kind: str, value: str | None) -> str:
-        """Localised name of a status, outcome or severity (the raw value if unknown)."""
+        """Localised name of a status, outcome, severity, history action or evidence key
+        (the raw value if unknown)."""
         if value is None:
             return ""
+        if kind == "evidence":
+            return evidence_label(self.locale, value)
         return LABELS.get(kind, {}).get(self.locale, {}).get(value, value)

@@ -3,6 +3,7 @@ helpers shared by the inbox and the effectiveness page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,12 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alerting.errors import BadEvent
+from alerting.money import format_money_grouped, to_cents
 from alerting.timeutil import parse_ts, to_datetime
 from alerting.web.i18n import LOCALES, Translator, pick_locale
 from alerting.web.session import LANG_COOKIE, services_of, set_cookie
 
+_MONEY_RE = re.compile(r"-?\d+\.\d{2}")
 TEMPLATES = Path(__file__).parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES),
                    autoescape=select_autoescape(["html"]), trim_blocks=True,
@@ -49,8 +52,12 @@ def fmt_iso(request: web.Request, iso: str | None) -> str:
 
 
 def fmt_value(value: Any) -> str:
-    """An evidence value as text: scalars as they are, structures as compact JSON."""
+    """An evidence value as text: money grouped (1,234.50), other scalars as they are,
+    structures as compact JSON."""
     if isinstance(value, str):
+        # money travels as plain decimal strings; group the thousands for reading
+        if _MONEY_RE.fullmatch(value):
+            return format_money_grouped(to_cents(value, allow_zero=True, allow_negative=True))
         return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -84,3 +85,12 @@ def test_report_json_and_window(prefix: str) -> None:
 def test_report_rejects_a_bad_window() -> None:
     r = CliRunner().invoke(app, ["report", "--since", "thirty"])
     assert r.exit_code == 2
+
+
+def test_report_says_when_redis_is_unreachable() -> None:
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = CliRunner().invoke(app, ["report", "--redis-url", f"redis://127.0.0.1:{port}/0"])
+    assert r.exit_code == 1
+    assert "cannot read the task store" in r.output

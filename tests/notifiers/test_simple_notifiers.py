@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -111,3 +113,33 @@ async def test_kafka_errors_are_translated(make_notification, error, expected):
     k = build({"type": "kafka", "topic": "t"}, deps)
     with pytest.raises(expected):
         await k.send(make_notification())
+
+
+@pytest.mark.integration
+async def test_kafka_notifier_against_real_broker(kafka_bootstrap, make_notification):
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    topic = f"notifications-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    await admin.close()
+    k = build({"type": "kafka", "topic": topic, "bootstrap": kafka_bootstrap})
+    ns = [make_notification(recipient_id=f"m-{i}") for i in range(3)]
+    for n in ns:
+        await k.send(n)
+    await k.aclose()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        got: list[tuple[bytes | None, bytes]] = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(got) < 3 and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            got += [(r.key, r.value) for recs in batch.values() for r in recs]
+    finally:
+        await consumer.stop()
+    assert [(key, Notification.from_json(v)) for key, v in got] == [
+        (f"m-{i}".encode(), n) for i, n in enumerate(ns)]

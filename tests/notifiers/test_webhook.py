@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -105,3 +107,19 @@ async def test_timeout_and_connection_refused_are_retryable(http_server, make_no
         assert not client.is_closed  # a client passed in is not closed by the notifier
         await dead.aclose()
         assert not client.is_closed
+
+
+async def test_documented_receiver_code_verifies_a_real_request(http_server, make_notification):
+    """The snippet in docs/notifiers.md is what receivers copy: it must accept our requests."""
+    doc = (Path(__file__).parents[2] / "docs" / "notifiers.md").read_text(encoding="utf-8")
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    ns: dict[str, Any] = {}
+    exec(compile(snippet, "docs/notifiers.md", "exec"), ns)  # noqa: S102 - our own doc
+    hook = webhook(http_server.base_url)
+    await hook.send(make_notification())
+    await hook.aclose()
+    rec = http_server.received[-1]
+    args = (rec.headers["X-Alerting-Timestamp"], rec.headers["X-Alerting-Signature"])
+    assert ns["verify"](SECRET.encode(), *args, rec.body)
+    assert not ns["verify"](SECRET.encode(), *args, rec.body.replace(b"n-", b"x-"))
+    assert not ns["verify"](b"wrong", *args, rec.body)

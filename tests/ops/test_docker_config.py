@@ -279,3 +279,18 @@ def test_promtool_alert_rule_unit_tests() -> None:
                          text=True, timeout=60, cwd=DOCKER / "prometheus")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout + out.stderr
+
+
+def test_build_stage_copies_the_targets_of_package_symlinks() -> None:
+    """``pip install .`` in the build stage must see what symlinks in the package point to
+    (alerting/data/rules.yaml -> rules.yaml), or the image ships a dangling link."""
+    build = dockerfile_stages()[0]
+    copied = {src for line in build if line.split()[0].upper() == "COPY"
+              for src in line.split()[1:-1]}
+    for link in (ROOT / "alerting").rglob("*"):
+        if link.is_symlink():
+            target = (link.parent / link.readlink()).resolve().relative_to(ROOT)
+            assert any(target == Path(c) or Path(c) in target.parents for c in copied), target
+    ignore = (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
+    for src in copied:
+        assert f"!{src}" in ignore or f"!{src}/**" in ignore, src  # not excluded from context

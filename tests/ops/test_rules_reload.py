@@ -146,6 +146,15 @@ async def test_file_watcher_reloads_on_change_not_on_touch(setup, metrics: Metri
     assert await reloader.poll_once() is None
     assert sample(metrics, "alerting_rules_reloads_total",
                   {"result": "rejected", "trigger": "file"}) == 2
+    # an edit of the same size with the same mtime (coarse file-system clocks) is still seen
+    path.write_text(TWO_RULES, encoding="utf-8")
+    assert (await reloader.poll_once()).ok  # type: ignore[union-attr]
+    st = path.stat()
+    path.write_text(TWO_RULES.replace(">= 100000", ">= 200000"), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    assert (await reloader.poll_once()).ok  # type: ignore[union-attr]
+    assert len(applied) == 4
 
 
 async def test_sighup_triggers_a_reload(setup, metrics: Metrics) -> None:
@@ -199,3 +208,38 @@ def test_window_state_survives_an_edit_of_another_rule(tmp_path: Path, metrics: 
     path.write_text(TWO_RULES.replace("agg.sum >= 50000", "agg.sum >= 60000"), encoding="utf-8")
     assert reloader.reload().ok
     assert withdraw(3, "20000.00") == []
+
+
+async def test_apply_waits_for_the_batch_lock_and_swaps_every_live_engine(
+        tmp_path: Path, metrics: Metrics) -> None:
+    """With the host's batch lock held (a batch in progress), a reload validates but does not
+    swap; once the batch ends, every live engine and every later engine get the new rules."""
+    from alerting.directory import Directory
+    from alerting.ops import LiveRules
+
+    class SpyLock(asyncio.Lock):
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked = asyncio.Event()
+
+        async def acquire(self) -> bool:
+            self.asked.set()
+            return await super().acquire()
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(ONE_RULE, encoding="utf-8")
+    live = LiveRules(None)
+    lock = SpyLock()
+    reloader = RulesReloader(path, live.apply, metrics, lock=lock)
+    live.ruleset = reloader.load_initial()
+    engines = [live.factory(Directory()), live.factory(Directory())]
+    live.bind(lambda: engines)
+    path.write_text(TWO_RULES, encoding="utf-8")
+    async with lock:
+        lock.asked.clear()  # set by our own acquire just now
+        task = asyncio.create_task(reloader.areload("http"))
+        await asyncio.wait_for(lock.asked.wait(), 5)
+        assert [len(e.rules) for e in engines] == [1, 1]  # mid-batch: untouched
+    assert (await task).ok
+    assert [len(e.rules) for e in engines] == [2, 2]
+    assert len(live.factory(Directory()).rules) == 2

@@ -17,10 +17,9 @@ from prometheus_client import CollectorRegistry
 
 from alerting.directory import Directory
 from alerting.metrics import Metrics
-from alerting.notifiers.outbox import Outbox
-from alerting.notifiers.registry import NotifierDeps, build_receivers
+from alerting.notifiers.registry import NotifierDeps
 from alerting.notifiers.webhook import verify_signature
-from alerting.routing.dispatch import Dispatcher
+from alerting.routing.build import build_dispatch
 from alerting.routing.spec import CalendarSpec, RoutingSpec
 from alerting.store.lifecycle import TaskService
 from alerting.store.redis import RedisTaskStore
@@ -76,9 +75,8 @@ async def test_tasks_escalate_and_arrive_signed(
         "escalation": {"ack_deadline": {"high": "2h"}}})
     metrics = Metrics(CollectorRegistry())
     async with httpx.AsyncClient() as http:
-        outbox = Outbox(build_receivers(routing.notifier_configs(), NotifierDeps(http=http)),
-                        metrics=metrics, clock=clock)
-        d = Dispatcher(routing, CalendarSpec(), directory, redis_store, outbox, clock, metrics)
+        d, outbox = build_dispatch(routing, CalendarSpec(), directory, redis_store,
+                                   NotifierDeps(http=http), metrics=metrics, clock=clock)
         await d.handle([make_task("t-1"), make_task("t-2", severity="medium")])
         clock.advance(10 * SECOND)
         await d.tick()

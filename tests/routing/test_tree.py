@@ -93,6 +93,9 @@ def test_group_key(make_task: Callable[..., Task]) -> None:
     ({"escalation": {"ack_deadline": {"urgent": "1h"}}}, "unknown severity"),
     ({"digest": {"at": "8:30", "receiver": "a"}, "receivers": [{"name": "a"}]}, "HH:MM"),
     ({"workload": {"max_per_day": 0}}, "greater than or equal"),
+    ({"receivers": [{"name": "a", "notifiers": [{"type": "console", "name": "x"}]},
+                    {"name": "b", "notifiers": [{"type": "console", "name": "x"}]}]},
+     "used twice"),
 ])
 def test_bad_routing_rejected_with_field(bad: dict[str, Any], needle: str) -> None:
     with pytest.raises(ValidationError) as e:

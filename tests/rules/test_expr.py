@@ -172,6 +172,27 @@ def test_money_factor_is_exact(run, customer):
     assert run("event.amount >= 0.1 * customer.assets", amount=40_000_00 - 1) is False
 
 
+@pytest.mark.parametrize(("src", "expected"), [
+    ("0.5 * customer.assets < event.amount", False),
+    ("0.5 * customer.assets <= event.amount", True),
+    ("customer.assets / 3 <= agg.sum / 2", True),  # 133,333.33... <= 250,000
+    ("customer.assets / 3 > 0.4 * customer.assets", False),
+    ("100000 <= customer.assets * 0.25", True),
+    ("100000.01 <= customer.assets * 0.25", False),
+    ("event.amount >= -0.5 * customer.assets", True),
+    ("agg.z * 0.5 >= 1.7 and agg.z / 2 < 1.8", True),  # float field against exact literals
+    ("event.balance_after >= customer.assets / 3", False),  # null
+    ("customer.assets / 3 > event.balance_after", False),
+])
+def test_scaled_comparisons_are_exact(run, src, expected):
+    assert run(src) is expected
+
+
+def test_scaled_comparison_avoids_fractions(schema):
+    c = compile_expr("event.amount >= customer.assets / 3", schema)
+    assert "* 3" in c.python and "_scale" not in c.python
+
+
 def test_money_results(schema):
     ev = SimpleNamespace()
     cust = SimpleNamespace(assets=400_000_01)
@@ -313,6 +334,20 @@ def test_null_roots_and_fields(schema, functions, event_ns):
     assert c.fn(event_ns(), UNKNOWN_CUSTOMER, SimpleNamespace(flag=None, count=None)) is False
     assert compile_expr("not agg.flag", schema).fn(event_ns(), None, None) is True
     assert compile_expr("customer.age == null", schema).fn(event_ns(), UNKNOWN_CUSTOMER) is True
+
+
+@pytest.mark.parametrize("extra", ["text", None, [1], 5, 2.5, Fraction(1, 3)])
+def test_any_typed_values_never_raise(schema, event_ns, extra):
+    a = SimpleNamespace(extra=extra, count=3)
+    for src in ("agg.extra > 4", "agg.extra + 1 > 4", "agg.extra * 2 == 10", "agg.extra / 2 > 1",
+                "agg.extra % 2 == 1", "-agg.extra < 0", "agg.extra - agg.count > 1",
+                "agg.extra in [5, 6]", "agg.extra contains 't'", "abs(agg.extra) > 1",
+                "max(agg.extra, 1) > 1", "agg.extra * 0.5 > 1", "agg.extra >= 0.5 * agg.count"):
+        assert type(compile_expr(src, schema).fn(event_ns(), None, a)) is bool, src
+    assert compile_expr("agg.extra > 4", schema).fn(event_ns(), None, a) is (
+        extra == 5)
+    assert compile_expr("agg.extra % 2", schema, expect=None).fn(
+        None, None, SimpleNamespace(extra="%999999999s")) is None
 
 
 def test_results_are_real_bools(schema, event_ns):

@@ -48,7 +48,8 @@ def test_render_zh_and_en(context):
 def test_loops_conditions_and_builtin_filters(context):
     src = ("{% for k in ['a', 'b'] %}{{ loop.index }}{{ k|upper }}{% if not loop.last %},"
            "{% endif %}{% endfor %} {{ rule.id|replace_me|default('x') if false else "
-           "rule.id|title }} {{ [3, 1, 2]|sort|join('-') }} {{ 'abcdef'|truncate(3, true, '', 0) }}")
+           "rule.id|title }} {{ [3, 1, 2]|sort|join('-') }} "
+           "{{ 'abcdef'|truncate(3, true, '', 0) }}")
     with pytest.raises(ExpressionError, match="filter 'replace_me'"):
         render(src, context)
     src = src.replace("rule.id|replace_me|default('x') if false else ", "")
@@ -106,6 +107,10 @@ def test_missing_values_render_empty(context):
            "{{ agg.sum|money }}]")
     assert compile_template(src).render(context) == "[|||]"
     assert render("{% if agg.count > 3 %}x{% endif %}ok", context) == "ok"
+    src = ("{% if event.balance_after < 5 or 1 < agg.count <= 3 or agg.x in [1] or 'a' < 1 %}"
+           "x{% elif agg.x not in [1] and agg.x != 1 and 1 < 2 <= 2 %}ok{% endif %}")
+    assert render(src, context) == "ok"
+    assert compile_template("[{{ (a + 1) * 2 }}|{{ -a }}]").render({}) == "[|]"
 
 
 def test_output_is_capped():

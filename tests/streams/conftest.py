@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from alerting.settings import Settings
 from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import ensure_topics
+
 from .broker import Broker, start_broker
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

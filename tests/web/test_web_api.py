@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from web_seed import NOW_S
+from web_seed import NOW_S, SECRET, demo_tasks, seed
 
 from alerting.directory import Directory
 from alerting.errors import ConfigError
+from alerting.metrics import Metrics
 from alerting.store.base import TaskStore
 from alerting.store.memory import MemoryTaskStore
+from alerting.store.redis import RedisTaskStore
 from alerting.tasks import Task
-from alerting.web.app import WebServices, create_app, make_services
+from alerting.web.app import WebServices, create_app, make_services, worker_web_hook
 from alerting.web.auth import issue_token
 
 Auth = Callable[[str], dict[str, str]]
@@ -210,3 +217,37 @@ async def test_make_services_reads_the_secret_from_the_environment(
     assert svc.secret.get_secret_value() == "x" * 32
     assert "x" * 32 not in repr(svc)  # SecretStr never prints the secret
     assert svc.default_locale == "en"
+
+
+async def test_worker_hook_mounts_the_api_on_the_workers_app(
+        monkeypatch: pytest.MonkeyPatch, directory: Directory, metrics: Metrics) -> None:
+    """The hook reads the worker's Redis client, key prefix, directory and metrics (the
+    worker object here carries just those attributes, with the machine's real Redis)."""
+    client = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    store = RedisTaskStore(client, prefix=prefix)
+    worker = SimpleNamespace(redis=client, s=SimpleNamespace(redis_prefix=prefix),
+                             directory=directory, m=metrics)
+    try:
+        [task] = await seed(store, demo_tasks()[:1])
+        monkeypatch.delenv("ALERTING_API_SECRET", raising=False)
+        bare = web.Application()
+        worker_web_hook(bare, worker)
+        assert not any(r.resource and r.resource.canonical == "/api/tasks"
+                       for r in bare.router.routes())  # no secret: not mounted
+        monkeypatch.setenv("ALERTING_API_SECRET", SECRET)
+        app = web.Application()
+        worker_web_hook(app, worker)
+        tc = TestClient(TestServer(app))
+        await tc.start_server()
+        try:
+            token = issue_token(SecretStr(SECRET), "m1", now=time.time())
+            r = await tc.get(f"/api/tasks/{task.task_id}",
+                             headers={"Authorization": f"Bearer {token}"})
+            assert r.status == 200
+            assert (await tc.get("/api/tasks")).headers["X-Frame-Options"] == "DENY"
+        finally:
+            await tc.close()
+    finally:
+        await store.delete_all()
+        await client.aclose()

@@ -67,14 +67,14 @@ def test_manager_acknowledges_and_resolves_a_task(page: Page, served: ServedApp)
     expect(rows).to_have_count(2)
     first = rows.nth(0)  # due first: the overdue critical withdrawal
     expect(first).to_contain_text("Large withdrawal: 250,000.00 CNY")
-    expect(first).to_contain_text("250000.00")  # the numbers, inline
+    expect(first.locator("dl.inline-evidence")).to_contain_text("200,000.00")  # the numbers
     expect(first.get_by_test_id("overdue")).to_be_visible()
     expect(rows.nth(1).get_by_test_id("overdue")).to_have_count(0)
 
     first.locator("a.title").click()
     t = task_of("large_withdrawal")
     expect(page).to_have_url(f"{served.url}/tasks/{t.task_id}")
-    expect(page.get_by_test_id("evidence")).to_contain_text("200000.00")
+    expect(page.get_by_test_id("evidence")).to_contain_text("200,000.00")
     expect(page.get_by_test_id("events")).to_contain_text("tx-20260302-0007")
     expect(page.get_by_test_id("task-status")).to_have_text("Open")
 

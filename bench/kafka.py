@@ -1,0 +1,271 @@
+"""Kafka path benchmark (a script, not a test). Starts a fresh local Tansu broker, pre-produces
+generated events to an 8-partition topic and measures, in the same run:
+
+  (a) raw aiokafka ``getmany`` + ``orjson.loads`` over the topic (the ceiling);
+  (b) one ``alerting worker`` process end to end (events in -> tasks produced -> offsets
+      checkpointed), from its first checkpoint to the last input offset checkpointed;
+  (c) two worker processes on the same input;
+  (d) p50/p99 latency from producing an event to reading its task from the tasks topic, at a
+      steady 1,000 and 3,000 events/s (10 % of the events trigger the large-withdrawal rule).
+
+Run:  .venv/bin/python bench/kafka.py [--events 300000] [--customers 3200] [--seconds 15]
+Needs the machine's Redis at 127.0.0.1:6379 (keys under bench:<uuid>:, deleted at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.partitioner import murmur2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alerting.sample import generate  # noqa: E402
+from alerting.settings import Settings  # noqa: E402
+from alerting.streams.directory import save_directory  # noqa: E402
+from alerting.streams.recovery import topic_partitions  # noqa: E402
+from alerting.streams.topics import ensure_topics  # noqa: E402
+from alerting.timeutil import format_ts  # noqa: E402
+from tests.streams.broker import start_broker  # noqa: E402
+
+RULES = ROOT / "alerting" / "data" / "rules.yaml"
+PARTS = 8
+
+
+def settings(bootstrap: str, tag: str, prefix: str) -> Settings:
+    return Settings(kafka_bootstrap=bootstrap, redis_prefix=prefix, group_id=f"bench-{tag}",
+                    topic_transactions=f"{tag}-tx", topic_complaints=f"{tag}-co",
+                    topic_customers=f"{tag}-cu", topic_managers=f"{tag}-mg",
+                    topic_tasks=f"{tag}-tasks", topic_dead_letter=f"{tag}-dlq",
+                    partitions=PARTS, rules_path=RULES, web_enabled=False)
+
+
+async def produce_batched(bootstrap: str, topic_of: dict[str, str],
+                          events: list[dict[str, Any]]) -> float:
+    """Keyed events with the batch API (murmur2 partitioning); returns the rate."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await p.start()
+    t0 = time.perf_counter()
+    try:
+        batches: dict[tuple[str, int], Any] = {}
+        futs = []
+        for e in events:
+            key = e["customer_id"].encode()
+            topic = topic_of[e["type"]]
+            part = (murmur2(key) & 0x7FFFFFFF) % PARTS
+            b = batches.get((topic, part)) or p.create_batch()
+            batches[(topic, part)] = b
+            v = orjson.dumps(e)
+            if b.append(key=key, value=v, timestamp=None) is None:
+                b.close()
+                futs.append(await p.send_batch(b, topic, partition=part))
+                b = batches[(topic, part)] = p.create_batch()
+                b.append(key=key, value=v, timestamp=None)
+            if len(futs) >= 64:
+                await asyncio.gather(*futs)
+                futs.clear()
+        for (topic, part), b in batches.items():
+            b.close()
+            futs.append(await p.send_batch(b, topic, partition=part))
+        await asyncio.gather(*futs)
+    finally:
+        await p.stop()
+    return len(events) / (time.perf_counter() - t0)
+
+
+async def raw_consume(bootstrap: str, topics: list[str], total: int) -> float:
+    """(a) the ceiling: group consumer, getmany batches, orjson decode."""
+    c = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4()}",
+                         auto_offset_reset="earliest", enable_auto_commit=False,
+                         session_timeout_ms=2000, heartbeat_interval_ms=500,
+                         rebalance_timeout_ms=2000)
+    await c.start()
+    n, t0 = 0, None
+    try:
+        while n < total:
+            batch = await c.getmany(timeout_ms=200, max_records=2000)
+            for recs in batch.values():
+                if t0 is None:
+                    t0 = time.perf_counter()
+                for r in recs:
+                    orjson.loads(r.value)
+                n += len(recs)
+    finally:
+        await c.stop()
+    return total / (time.perf_counter() - (t0 or 0))
+
+
+def spawn(s: Settings, **extra: Any) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v)
+                            for k, v in {**s.model_dump(), **extra}.items()}}
+    exe = str(Path(sys.executable).parent / "alerting")
+    return subprocess.Popen([exe, "worker"], env=env, stdout=subprocess.DEVNULL)
+
+
+async def checkpointed(r: aioredis.Redis, s: Settings) -> int:
+    total = 0
+    for p in range(PARTS):
+        raw = await r.hgetall(f"{s.redis_prefix}ckpt:{s.group_id}:{p}")
+        total += sum(int(v) for k, v in raw.items() if k.startswith(b"o:"))
+    return total
+
+
+async def workers_rate(r: aioredis.Redis, s: Settings, total: int, n: int) -> dict[str, float]:
+    """(b)/(c): n worker processes from the first to the last checkpointed input offset."""
+    t_spawn = time.perf_counter()
+    procs = [spawn(s) for _ in range(n)]
+    t_first = None
+    try:
+        while True:
+            done = await checkpointed(r, s)
+            if done and t_first is None:
+                t_first = time.perf_counter()
+            if done >= total:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a worker exited")
+            await asyncio.sleep(0.05)
+        t_end = time.perf_counter()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+    assert t_first is not None
+    return {"rate": total / (t_end - t_first), "wall_s": t_end - t_spawn}
+
+
+async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
+                  seconds: float) -> dict[str, float]:
+    """(d) steady produce at ``rate``/s; latency = task read time - event send time."""
+    tag = f"lat{rate}-{uuid.uuid4().hex[:6]}"
+    s = settings(bootstrap, tag, prefix)
+    await ensure_topics(s)
+    proc = spawn(s, checkpoint_ms=1000)
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+    cons = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                            fetch_max_wait_ms=5)
+    await cons.start()
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await prod.start()
+    try:
+        tps = await topic_partitions(cons, s.topic_tasks)
+        cons.assign(tps)
+        await asyncio.sleep(4)  # warm-up: the worker boots and joins its group (not measured)
+        stop = asyncio.Event()
+        reader = asyncio.create_task(_read_tasks(cons, sent, lat, stop))
+        await _steady(prod, s.topic_transactions, rate, seconds, sent)
+        await asyncio.sleep(1.0)  # let the last tasks arrive (not a synchronisation point)
+        stop.set()
+        await reader
+    finally:
+        await prod.stop()
+        await cons.stop()
+        proc.terminate()
+        proc.wait(30)
+    lat.sort()
+    if not lat:
+        return {"samples": 0}
+    return {"samples": len(lat), "p50_ms": 1000 * statistics.median(lat),
+            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+
+
+async def _steady(prod: AIOKafkaProducer, topic: str, rate: int, seconds: float,
+                  sent: dict[str, float]) -> None:
+    tick, i = 0.01, 0
+    per_tick = rate * tick
+    t0 = time.perf_counter()
+    ts0 = 1_767_225_600_000  # 2026-01-01
+    while (el := time.perf_counter() - t0) < seconds:
+        due = int(el / tick * per_tick) + 1
+        while i < due:
+            cid = f"L{i % 1000:04d}"
+            big = i % 10 == 0
+            eid = f"lat-{i}"
+            ev = {"type": "transaction", "event_id": eid, "customer_id": cid,
+                  "account_id": "A1", "ts": format_ts(ts0 + i * 1000, 480),
+                  "kind": "withdrawal" if big else "deposit",
+                  "amount": "150000.00" if big else "20.00", "channel": "counter"}
+            sent[eid] = time.perf_counter()
+            await prod.send(topic, orjson.dumps(ev), key=cid.encode())
+            i += 1
+        await asyncio.sleep(tick / 2)
+
+
+async def _read_tasks(cons: AIOKafkaConsumer, sent: dict[str, float], lat: list[float],
+                      stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        batch = await cons.getmany(timeout_ms=20)
+        now = time.perf_counter()
+        for recs in batch.values():
+            for rec in recs:
+                ids = orjson.loads(rec.value).get("event_ids") or []
+                if ids and ids[-1] in sent:
+                    lat.append(now - sent[ids[-1]])
+
+
+async def main(a: argparse.Namespace) -> None:
+    broker = start_broker()
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    r = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
+              f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
+        data = generate(a.customers, 365, seed=11)
+        events = []
+        for e in data.events():
+            events.append(e)
+            if len(events) >= a.events:
+                break
+        s1 = settings(broker.bootstrap, "one", prefix)
+        await ensure_topics(s1)
+        await save_directory(r, prefix, data.customers, data.managers)
+        topic_of = {"transaction": s1.topic_transactions, "complaint": s1.topic_complaints,
+                    "customer": s1.topic_customers}
+        prate = await produce_batched(broker.bootstrap, topic_of, events)
+        total = len(events)
+        print(f"pre-produced {total} events ({a.customers} customers) in {PARTS} partitions "
+              f"at {prate:,.0f}/s")
+        ceiling = await raw_consume(broker.bootstrap, [s1.topic_transactions,
+                                                       s1.topic_complaints], total)
+        print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
+        one = await workers_rate(r, s1, total, 1)
+        print(f"(b) one worker: {one['rate']:,.0f} events/s ({one['rate'] / ceiling:.0%} of a; "
+              f"wall {one['wall_s']:.1f}s incl. start)")
+        s2 = s1.model_copy(update={"group_id": "bench-two", "topic_tasks": "two-tasks",
+                                   "topic_dead_letter": "two-dlq"})
+        await ensure_topics(s2)
+        two = await workers_rate(r, s2, total, 2)
+        print(f"(c) two workers: {two['rate']:,.0f} events/s ({two['rate'] / one['rate']:.2f}x b)")
+        for rate in (1000, 3000):
+            res = await latency(broker.bootstrap, r, prefix, rate, a.seconds)
+            print(f"(d) {rate}/s: {res}")
+    finally:
+        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await r.delete(*keys)
+        await r.aclose()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--customers", type=int, default=3200)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    asyncio.run(main(ap.parse_args()))

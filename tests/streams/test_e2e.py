@@ -1,0 +1,167 @@
+"""End to end with the real rules engine and the packaged rules: the generated sample through
+Tansu and Redis equals the backtest on the same events; two workers equal one; a worker killed
+with SIGKILL three times and restarted delivers every task exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from alerting.backtest import build_engine, copy_directory, replay
+from alerting.directory import Directory
+from alerting.metrics import Metrics
+from alerting.sample import SampleData, generate
+from alerting.settings import Settings
+from alerting.streams.app import rules_engine_factory
+from alerting.streams.directory import load_directory, save_directory
+from alerting.streams.worker import Worker
+from alerting.tasks import Task
+
+from .conftest import produce_events, read_all, wait_for
+
+pytestmark = pytest.mark.integration
+RULES = Path(__file__).resolve().parents[2] / "alerting" / "data" / "rules.yaml"
+TaskKey = tuple[str, int, bytes]
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
+    """A small generated bank, its events and the backtest's tasks on them."""
+    data = generate(200, 150, seed=5)
+    events = list(data.events())
+    directory = Directory({c.customer_id: c for c in data.customers},
+                          {m.manager_id: m for m in data.managers})
+    out: list[Task] = []
+    lines = ((i + 1, orjson.dumps(e)) for i, e in enumerate(events))
+    replay(lines, [build_engine(RULES, copy_directory(directory))], lambda _: None,
+           lambda _i, t: out.append(t))
+    return data, events, {(t.task_id, t.revision, t.to_json()) for t in out}
+
+
+def as_set(values: list[bytes]) -> set[TaskKey]:
+    return {(d["task_id"], d["revision"], v) for v in values for d in [orjson.loads(v)]}
+
+
+async def prepare(s: Settings, redis: aioredis.Redis, data: SampleData,
+                  events: list[dict[str, Any]]) -> None:
+    await save_directory(redis, s.redis_prefix, data.customers, data.managers)
+    await produce_events(s, events)
+
+
+@contextlib.asynccontextmanager
+async def worker(s: Settings, redis: aioredis.Redis) -> AsyncIterator[Worker]:
+    w = Worker(s, rules_engine_factory(s), redis, await load_directory(redis, s.redis_prefix),
+               Metrics(CollectorRegistry()))
+    stop = asyncio.Event()
+    await w.start()
+    task = asyncio.create_task(w.run(stop))
+    try:
+        yield w
+    finally:
+        stop.set()
+        await task
+        await w.stop()
+
+
+async def tasks_topic(s: Settings) -> list[bytes]:
+    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
+
+
+async def settle(s: Settings, want: int, timeout_s: float) -> list[bytes]:
+    """Wait until the tasks topic holds ``want`` messages and then stays put briefly."""
+    state: dict[str, Any] = {"n": -1, "since": time.monotonic()}
+
+    async def stable() -> bool:
+        n = len(await tasks_topic(s))
+        if n != state["n"]:
+            state["n"], state["since"] = n, time.monotonic()
+        return n >= want and time.monotonic() - state["since"] > 1.0
+    await wait_for(stable, timeout_s, f"{want} tasks")
+    return await tasks_topic(s)
+
+
+async def test_worker_equals_backtest(settings: Settings, redis: aioredis.Redis,
+                                      sample: Any) -> None:
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES})
+    await prepare(s, redis, data, events)
+    assert len(want) > 30
+    async with worker(s, redis):
+        got = await settle(s, len(want), 60)
+    assert len(got) == len(set(got)), "a task was delivered twice"
+    assert as_set(got) == want
+
+
+async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
+                                     sample: Any) -> None:
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES})
+    await prepare(s, redis, data, events)
+    async with worker(s, redis) as w1, worker(s, redis) as w2:
+        async def shared() -> bool:
+            return bool(w1.shards) and bool(w2.shards)
+        await wait_for(shared, 30, "both workers own partitions")
+        got = await settle(s, len(want), 60)
+        assert set(w1.shards).isdisjoint(w2.shards)
+    assert len(got) == len(set(got))
+    assert as_set(got) == want
+
+
+def spawn(s: Settings) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v)
+                            for k, v in s.model_dump().items()}}
+    exe = str(Path(sys.executable).parent / "alerting")
+    return subprocess.Popen([exe, "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def applied(redis: aioredis.Redis, s: Settings) -> int:
+    """Input records covered by the partitions' checkpoints."""
+    total = 0
+    for p in range(s.partitions):
+        raw = await redis.hgetall(f"{s.redis_prefix}ckpt:{s.group_id}:{p}")
+        total += sum(int(v) for k, v in raw.items() if k.startswith(b"o:"))
+    return total
+
+
+async def test_kill_9_three_times_loses_and_duplicates_nothing(
+        settings: Settings, redis: aioredis.Redis, sample: Any) -> None:
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 40,
+                                    "checkpoint_events": 300, "checkpoint_ms": 100000})
+    await prepare(s, redis, data, events)
+    kills = 0
+    for frac in (0.2, 0.45, 0.7):
+        proc = spawn(s)
+        try:
+            async def progressed(f: float = frac) -> bool:
+                assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+                return await applied(redis, s) >= f * len(events)
+            await wait_for(progressed, 60, f"{frac:.0%} of the input")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        kills += 1
+    assert await applied(redis, s) < len(events), "the kills must land mid-stream"
+    proc = spawn(s)
+    try:
+        got = await settle(s, len(want), 90)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert kills == 3
+    assert len(got) == len(set(got)), "a task was delivered twice"
+    assert as_set(got) == want

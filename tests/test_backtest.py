@@ -1,0 +1,116 @@
+"""alerting.backtest: the replay loop (with the real engine) and the pure summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alerting.backtest import (
+    Replay,
+    TaskCollector,
+    build_engine,
+    diff,
+    forecast,
+    iso_week,
+    replay,
+    summarise,
+)
+from alerting.directory import Customer, Directory
+from alerting.io import DeadLetter
+from alerting.tasks import Task
+
+RULES = Path(__file__).parent / "cli" / "data" / "rules_small.yaml"
+
+
+def _tx(eid: str, cid: str, ts: str, amount: str = "100.00", kind: str = "withdrawal") -> bytes:
+    return orjson.dumps({"event_id": eid, "type": "transaction", "customer_id": cid,
+                         "account_id": "A", "ts": ts, "kind": kind, "amount": amount})
+
+
+@pytest.fixture
+def engine():  # type: ignore[no-untyped-def]
+    d = Directory({"C1": Customer("C1", assets=1_000_000, manager_id="M1")})
+    return build_engine(RULES, d)
+
+
+def test_replay_dead_letters_late_events_and_continues(engine) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        _tx("e1", "C1", "2025-03-10T10:00:00+08:00"),
+        _tx("e2", "C1", "2025-03-01T10:00:00+08:00"),  # 9 days older: late
+        b"not json",
+        _tx("e3", "C1", "2025-03-10T10:30:00+08:00", amount="60000"),  # large: a task
+        _tx("e3", "C1", "2025-03-10T10:30:00+08:00", amount="60000"),  # duplicate: ignored
+    ]
+    dead: list[DeadLetter] = []
+    got = TaskCollector(1)
+    r = replay(enumerate(lines, 1), [engine], dead.append, got)
+    assert [(d.line, d.reason) for d in dead] == [(2, "late_event"), (3, "bad_json")]
+    assert r.events_read == 5 and r.lines_ok == 3
+    assert r.dead_letters == {"late_event": 1, "bad_json": 1}
+    assert [t.rule_id for t in got.final()] == ["large-withdrawal"]
+    assert engine.stats.duplicates == 1
+
+
+def test_replay_advances_to_the_last_event_so_timers_fire(engine) -> None:  # type: ignore[no-untyped-def]
+    lines = [_tx("e1", "C1", "2025-01-01T10:00:00+08:00", kind="deposit"),
+             _tx("e2", "C2", "2025-03-05T10:00:00+08:00", kind="deposit")]
+    got = TaskCollector(1)
+    replay(enumerate(lines, 1), [engine], print, got)
+    # C1 has been quiet for 60 days by C2's event time: the inactivity timer fired at the end
+    assert [(t.rule_id, t.customer_id) for t in got.final()] == [("dormant-60d", "C1")]
+
+
+def _task(tid: str, rule: str, who: str | None, created_ms: int, created_at: str,
+          revision: int = 0) -> Task:
+    return Task(task_id=tid, rule_id=rule, severity="high", customer_id="C", title="t", body="",
+                evidence={}, event_ids=[], created_at=created_at, due_at=created_at,
+                created_ms=created_ms, assignee_id=who, revision=revision)
+
+
+DAY = 86_400_000
+T0 = 1735696800000  # 2025-01-01T10:00:00+08:00
+
+
+def test_collector_keeps_the_latest_revision() -> None:
+    c = TaskCollector(1)
+    c(0, _task("t1", "r", "M", T0, "2025-01-01T10:00:00+08:00"))
+    c(0, _task("t1", "r", "M", T0, "2025-01-01T10:00:00+08:00", revision=2))
+    c(0, _task("t1", "r", "M", T0, "2025-01-01T10:00:00+08:00", revision=1))
+    assert [t.revision for t in c.final()] == [2] and c.emissions == [3] and c.updates == [2]
+
+
+def test_forecast_counts_quiet_days_and_local_days() -> None:
+    r = Replay(first_ts=T0, last_ts=T0 + 9 * DAY, tz=480)
+    # 23:30 local on Jan 1 and 00:30 local on Jan 2 are different local days
+    late = T0 + 13 * 3_600_000 + 30 * 60_000
+    tasks = [_task("a", "r", "M1", T0, "x"), _task("b", "r", "M1", late, "x"),
+             _task("c", "r", "M1", late + 3_600_000, "x"),
+             _task("d", "r", "M2", T0 + 3 * DAY, "x"), _task("e", "r", None, T0, "x")]
+    fc = forecast(tasks, r, 10)
+    assert [(m.manager_id, m.total, m.max_per_day, m.busiest_day) for m in fc] == [
+        ("M1", 3, 2, "2025-01-01"), ("(unassigned)", 1, 1, "2025-01-01"),
+        ("M2", 1, 1, "2025-01-04")]
+    assert fc[0].mean_per_day == pytest.approx(0.3)
+
+
+def test_summary_groups_and_weeks() -> None:
+    r = Replay(first_ts=T0, last_ts=T0 + 6 * DAY, tz=480)
+    tasks = [_task("a", "r1", "M1", T0, "2025-01-01T10:00:00+08:00"),
+             _task("b", "r2", "M1", T0 + 5 * DAY, "2025-01-06T10:00:00+08:00")]
+    s = summarise(tasks, r)
+    assert s.days == 7 and s.by_rule == {"r1": 1, "r2": 1} and s.by_manager == {"M1": 2}
+    assert s.by_week == {"2025-W01": 1, "2025-W02": 1}
+    assert iso_week("2024-12-30T01:00:00+08:00") == "2025-W01"
+    assert iso_week("2025-01-05T23:30:00+08:00") == "2025-W01"
+
+
+def test_diff_by_task_id() -> None:
+    a = [_task("x", "r1", "M", 1, "t"), _task("y", "r1", "M", 2, "t"),
+         _task("z", "r2", "M", 3, "t")]
+    b = [_task("y", "r1", "M", 2, "t"), _task("w", "r3", "M", 4, "t")]
+    d = diff(a, b)
+    assert [t.task_id for t in d.only_a] == ["x", "z"] and [t.task_id for t in d.only_b] == ["w"]
+    assert d.both == 1
+    assert d.per_rule == {"r1": (1, 0, 1), "r2": (1, 0, 0), "r3": (0, 1, 0)}
