@@ -77,10 +77,17 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
         r.dead_letters[dl.reason] += 1
         on_bad(dl)
 
+    next_tick = None
     for lineno, raw, ev in read_events(lines, bad):
         r.lines_ok += 1
         if not isinstance(ev, Watermark) and ev.ts:
             _track_time(r, ev)
+            if next_tick is None or ev.ts >= next_tick:
+                # Event time moved on: fire due timers now (bounded out-of-orderness: the
+                # watermark trails the newest event by the late grace), so a live stdin run
+                # shows inactivity/SLA tasks when they fall due, not only at the end.
+                _tick(r, engines, on_task)
+                next_tick = ev.ts + TICK_MS
         rejected = False
         for i, eng in enumerate(engines):
             try:
@@ -104,6 +111,17 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
                 on_task(i, t)
     finish(r, engines, on_task)
     return r
+
+
+TICK_MS = 60_000
+
+
+def _tick(r: Replay, engines: list[EngineLike], on_task: TaskSink) -> None:
+    if r.last_ts is None:
+        return
+    for i, eng in enumerate(engines):
+        for t in eng.advance(r.last_ts - getattr(eng, "late_grace", 0)):
+            on_task(i, t)
 
 
 def _track_time(r: Replay, ev: Event) -> None:

@@ -1,5 +1,5 @@
-"""The hot-path shortcuts in ``to_cents`` and ``parse_ts`` (added for backtest speed) must give
-exactly what the general paths give, and reject exactly what they reject."""
+"""The hot-path rewrites of ``to_cents``, ``parse_ts`` and ``parse_transaction`` (for backtest
+speed) must give exactly what the general paths give, and reject exactly what they reject."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from alerting.money import to_cents
 from alerting.timeutil import parse_ts
 
 
-def _slow_cents(v: str, **kw: bool) -> int | str:
+def _slow_cents(v: str, allow_zero: bool = False) -> int | str:
     try:  # a leading space skips the fast path; the general path strips it
-        return to_cents(" " + v, **kw)
+        return to_cents(" " + v, allow_zero=allow_zero)
     except BadEvent as exc:
         return exc.reason
 
 
-def _cents(v: str, **kw: bool) -> int | str:
+def _cents(v: str, allow_zero: bool = False) -> int | str:
     try:
-        return to_cents(v, **kw)
+        return to_cents(v, allow_zero=allow_zero)
     except BadEvent as exc:
         return exc.reason
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from alerting.io import load_directory
-from alerting.models import parse_event
+from alerting.models import Transaction, parse_event
 from alerting.sample import SampleData, generate
 
 
@@ -135,11 +135,12 @@ def test_balances_are_consistent(events: list[dict]) -> None:
         if e["type"] != "transaction":
             continue
         ev = parse_event(e)
+        assert isinstance(ev, Transaction) and ev.balance_after is not None
         if ev.customer_id in last:
             sign = 1 if ev.kind in ("deposit", "transfer_in", "interest") else -1
             assert ev.balance_after == last[ev.customer_id] + sign * ev.amount
-        last[ev.customer_id] = ev.balance_after  # type: ignore[assignment]
-        assert ev.balance_after >= 0  # type: ignore[operator]
+        last[ev.customer_id] = ev.balance_after
+        assert ev.balance_after >= 0
 
 
 def test_bad_sizes_rejected() -> None:

@@ -113,22 +113,30 @@ class DeviationRule(CompiledRule):
             st[3] *= k
             st[4] = ts
 
-    def _stats(self, st: list[Any]) -> tuple[float, float, Fraction]:
-        """(mean, std, exact mean as a fraction) of the baseline, in cents."""
+    def _stats(self, st: list[Any]) -> tuple[float, float]:
+        """(mean, std) of the baseline, in cents."""
         if self.half_life:
             w, s, q = st[1], st[2], st[3]
             mean = s / w if w > 0 else 0.0
             var = max(q / w - mean * mean, 0.0) if w > 0 else 0.0
-            return mean, math.sqrt(var), Fraction(mean)
+            return mean, math.sqrt(var)
         n, s, q = st[0], st[1], st[2]
-        exact = Fraction(s, n)
-        var = max(Fraction(q, n) - exact * exact, Fraction(0))
-        return float(exact), math.sqrt(var), exact
+        var_n2 = q * n - s * s  # n² × variance, exact in integers
+        return s / n, math.sqrt(max(var_n2, 0)) / n
+
+    def _factor_hit(self, st: list[Any], x: int, mean: float) -> bool:
+        if self.factor is None:
+            return False
+        p, q = self.factor.numerator, self.factor.denominator
+        if self.half_life:
+            return mean > 0 and x * q >= p * mean
+        # x ≥ factor × sum / n, exactly: x · n · q ≥ p · sum
+        return st[1] > 0 and x * st[0] * q >= p * st[1]
 
     def _evaluate(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any,
                   st: list[Any], x: int) -> None:
-        mean, std, exact = self._stats(st)
-        hit_f = self.factor is not None and exact > 0 and x >= self.factor * exact
+        mean, std = self._stats(st)
+        hit_f = self._factor_hit(st, x, mean)
         zscore = (x - mean) / std if std > 0 else None
         hit_z = self.z is not None and zscore is not None and zscore >= self.z
         if not (hit_f or hit_z):

@@ -133,16 +133,17 @@ class WindowRule(CompiledRule):
         st = cs.rs[self.index]
         if st is None:
             st = cs.rs[self.index] = [-1, [], 0, 0]
-        b = (ev.ts + self.tz_ms) // self.bucket
-        stride = self.stride
-        newest = st[-stride] if len(st) > 4 else b
-        if b > newest:
-            newest = b
-        lo = newest - self.n  # buckets ≤ lo have left the window
-        if b <= lo:
-            return  # an out-of-order event older than the whole window
-        if len(st) > 4 and st[4] <= lo:
-            self._evict(st, lo)
+        ts = ev.ts
+        b = (ts + self.tz_ms) // self.bucket
+        if len(st) > 4:
+            newest = st[-self.stride]
+            lo = (b if b > newest else newest) - self.n  # buckets ≤ lo have left the window
+            if b <= lo:
+                return  # an out-of-order event older than the whole window
+            if st[4] <= lo:
+                self._evict(st, lo)
+        else:
+            lo = b - self.n
         self._add(st, b, x)
         ids = st[1]
         ids.append(ev.event_id)
@@ -151,9 +152,10 @@ class WindowRule(CompiledRule):
         agg = self.agg
         agg.sum = st[2]
         agg.count = st[3]
-        agg.max = max(st[7::4]) if self.with_max else 0
+        if self.with_max:
+            agg.max = max(st[7::4])
         agg.start = st[4] * self.bucket - self.tz_ms
-        agg.end = ev.ts
+        agg.end = ts
         if not self.having_fn(ev, cust, agg):
             st[0] = -1
             return

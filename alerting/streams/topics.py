@@ -4,6 +4,7 @@ libraries' errors into ``ServiceUnavailable`` with one clear line."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -40,10 +41,9 @@ async def ensure_topics(s: Settings) -> list[str]:
                             topic_configs=cfg)
                    for name, cfg in topic_specs(s).items() if name not in existing]
         if missing:
-            try:
+            # another worker may create them at the same time
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created them at the same time
         return [t.name for t in missing]
     except (KafkaError, OSError, TimeoutError) as e:
         raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable: "

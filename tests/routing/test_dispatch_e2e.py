@@ -80,14 +80,16 @@ async def test_tasks_escalate_and_arrive_signed(
         await d.handle([make_task("t-1"), make_task("t-2", severity="medium")])
         clock.advance(10 * SECOND)
         await d.tick()
-        assert await outbox.run_once(clock()) == 1
+        sent = await outbox.run_once(clock())
+        assert sent == 1, (outbox.stats, await outbox.dead_letters())
         assert [n["kind"] for n in got] == ["task"]
         assert got[0]["title"] == "2 条新任务" and len(got[0]["tasks"]) == 2
         # the high task escalates after 2h; the acknowledged medium one does not
         await TaskService(redis_store, directory, clock).acknowledge("m1", "t-2")
         clock.advance(2 * HOUR)
         await d.tick()
-        await outbox.run_once(clock())
+        sent = await outbox.run_once(clock())
+        assert sent == 1, (outbox.stats, await outbox.dead_letters())
         esc = [n for n in got if n["kind"] == "escalation"]
         assert [(n["recipient_id"], n["tasks"][0]["task_id"]) for n in esc] == [("s1", "t-1")]
         t = await redis_store.get("t-1")

@@ -58,6 +58,7 @@ def start_broker(timeout_s: float = 30.0) -> Broker:
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"tansu did not listen within {timeout_s}s; log: {log.name}")
+                raise RuntimeError(
+                    f"tansu did not listen within {timeout_s}s; log: {log.name}") from None
             time.sleep(0.05)  # polling a condition with a deadline, not synchronising by sleep
     return Broker(proc, f"127.0.0.1:{port}", log.name)

@@ -33,7 +33,8 @@ def make_events(customers: int = 30, per_customer: int = 40, seed: int = 7) -> l
                 ev = {"type": "transaction", "event_id": f"e{seq}", "customer_id": cid,
                       "account_id": f"A{c}", "ts": format_ts(ts, 480),
                       "kind": rng.choice(["deposit", "withdrawal"]) if not big else "withdrawal",
-                      "amount": f"{rng.randrange(10_000, 60_000) if big else rng.randrange(1, 900)}.25",
+                      "amount": f"{rng.randrange(10_000, 60_000) if big else rng.randrange(1, 900)}"
+                                ".25",
                       "channel": "mobile"}
             out.append((ts, seq, ev))
             if i == per_customer // 2 and c % 5 == 0:

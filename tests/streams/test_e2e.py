@@ -147,8 +147,8 @@ async def test_kill_9_three_times_loses_and_duplicates_nothing(
     for frac in (0.2, 0.45, 0.7):
         proc = spawn(s)
         try:
-            async def progressed(f: float = frac) -> bool:
-                assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            async def progressed(f: float = frac, proc: Any = proc) -> bool:
+                assert proc.poll() is None, proc.stderr.read().decode()
                 return await applied(redis, s) >= f * len(events)
             await wait_for(progressed, 60, f"{frac:.0%} of the input")
         finally:

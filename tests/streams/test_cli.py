@@ -1,0 +1,87 @@
+"""``alerting worker`` settings errors and ``alerting directory load`` (real Redis, real broker)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from alerting.errors import ConfigError
+from alerting.settings import Settings, load_settings
+from alerting.streams.directory import load_directory
+
+from .broker import free_port
+from .conftest import read_all
+
+EXE = str(Path(sys.executable).parent / "alerting")
+DATA = Path(__file__).resolve().parents[2] / "alerting" / "data"
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERTING_KAFKA_BOOTSTRAP", "no-port-here")
+    with pytest.raises(ConfigError, match="ALERTING_KAFKA_BOOTSTRAP"):
+        load_settings()
+
+
+def test_defaults_are_the_short_tansu_timeouts() -> None:
+    s = Settings()
+    assert (s.session_timeout_ms, s.heartbeat_interval_ms, s.rebalance_timeout_ms) == (
+        2000, 500, 2000)
+
+
+def test_help_lists_the_settings() -> None:
+    out = run(["worker", "--help"], {"COLUMNS": "200"}).stdout
+    for name in ("ALERTING_KAFKA_BOOTSTRAP", "ALERTING_REDIS_URL", "ALERTING_RULES_PATH",
+                 "ALERTING_WATERMARK", "ALERTING_SESSION_TIMEOUT_MS", "ALERTING_WEB_PORT"):
+        assert name in out
+
+
+@pytest.mark.integration
+def test_unreachable_kafka_is_one_line_and_exit_2() -> None:
+    port = free_port()  # nothing listens there
+    p = run(["worker"], {"ALERTING_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+                         "ALERTING_CONNECT_TIMEOUT_S": "3",
+                         "ALERTING_RULES_PATH": str(DATA / "rules.yaml")})
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        f"alerting worker: kafka at 127.0.0.1:{port} unreachable: KafkaConnectionError"]
+
+
+@pytest.mark.integration
+def test_unreachable_redis_is_one_line_and_exit_2() -> None:
+    port = free_port()
+    p = run(["worker"], {"ALERTING_REDIS_URL": f"redis://:s3cret@127.0.0.1:{port}/0",
+                         "ALERTING_RULES_PATH": str(DATA / "rules.yaml")})
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "redis unreachable" in lines[0]
+    assert "s3cret" not in p.stderr
+
+
+@pytest.mark.integration
+async def test_directory_load_to_redis_and_kafka(settings: Settings, redis: aioredis.Redis
+                                                 ) -> None:
+    env = {f"ALERTING_{k.upper()}": str(v) for k, v in settings.model_dump().items()}
+    p = run(["directory", "load", str(DATA / "customers.csv"), str(DATA / "managers.csv"),
+             "--kafka"], env)
+    assert p.returncode == 0, p.stderr
+    d = await load_directory(redis, settings.redis_prefix)
+    assert len(d.customers) > 10 and len(d.managers) > 3
+    some = next(iter(d.customers.values()))
+    recs = await read_all(settings.kafka_bootstrap, settings.topic_customers)
+    assert len(recs) == len(d.customers)
+    wire = {k.decode(): orjson.loads(v) for k, v in recs if k}
+    assert wire[some.customer_id]["type"] == "customer"
+    mgr = await read_all(settings.kafka_bootstrap, settings.topic_managers)
+    assert len(mgr) == len(d.managers)
