@@ -16,11 +16,13 @@ comes due, so activity costs no set operations.
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from zlib import crc32
 
 from alerting.directory import UNKNOWN_CUSTOMER, Customer, DirectoryReader
 from alerting.errors import BadEvent, StateError
@@ -31,7 +33,10 @@ from alerting.tasks import MAX_EVENT_IDS, Task, make_task_id
 from alerting.timeutil import HOUR
 
 STATE_VERSION = 1
-SEEN_IDS = 8  # recent event ids kept per customer for duplicate detection
+# Duplicate detection keeps the crc32 of the customer's last few event ids (16 bytes instead of
+# ~300 for the strings). Only an event not newer than the customer's latest is checked, so a
+# false match needs an out-of-order event whose id collides (≈ 1e-9): accepted.
+SEEN_IDS = 4
 WHEEL_MS = HOUR
 Assigner = Callable[[Customer | None, str | None, DirectoryReader], tuple[str | None, str | None]]
 
@@ -46,7 +51,7 @@ class CustomerState:
         self.cid = cid
         self.last_ts = -(2**62)
         self.last_act = last_act
-        self.seen: list[str] = []
+        self.seen = array("I")  # crc32 of the latest event ids (4 bytes each)
         self.rs: list[Any] = [None] * n_rules
         # rule id → [cooldown_until, task_id, revision, created_ms, created_tz, event_ids]
         self.cool: dict[str, list[Any]] | None = None
@@ -92,7 +97,9 @@ class Engine:
         self.watermark = -(2**62)
         self._states: dict[str, CustomerState] = {}
         self._dirty: set[str] = set()
-        self._wheel: dict[int, set[str]] = {}
+        # bucket → customer ids; entries are never removed: a customer counts only in the bucket
+        # named by its ``wb`` (moved or dropped customers leave stale entries behind)
+        self._wheel: dict[int, list[str]] = {}
         self._wheel_keys: list[int] = []
         self._out: list[Task] = []
         customers = getattr(directory, "customers", None)
@@ -167,7 +174,7 @@ class Engine:
         ts = ev.ts
         if cs is None:
             cs = self._new_state(cid, cust)
-        elif ts <= cs.last_ts and ev.event_id in cs.seen:
+        elif ts <= cs.last_ts and crc32(ev.event_id.encode()) in cs.seen:
             # a replayed event carries its original ts, so only an event that is not newer
             # than the customer's latest can be one: in-order streams skip the scan
             self.stats.duplicates += 1
@@ -184,7 +191,7 @@ class Engine:
             for hook in hooks:
                 hook(self, cs, ev, cust)
         seen = cs.seen
-        seen.append(ev.event_id)
+        seen.append(crc32(ev.event_id.encode()))
         if len(seen) > SEEN_IDS:
             del seen[0]
         if ts > cs.last_ts:
@@ -250,7 +257,7 @@ class Engine:
                 cs = self._states.get(cid)
                 if cs is None or cs.wb != b:
                     continue
-                cs.wb = None
+                cs.wb = None  # a second (stale) entry of the same customer is skipped
                 if cs.due is None:
                     continue
                 if cs.due <= watermark_ms:
@@ -294,16 +301,12 @@ class Engine:
 
     def _file(self, cs: CustomerState) -> None:
         assert cs.due is not None
-        if cs.wb is not None:
-            old = self._wheel.get(cs.wb)
-            if old is not None:
-                old.discard(cs.cid)
         b = cs.due // WHEEL_MS
         bucket = self._wheel.get(b)
         if bucket is None:
-            bucket = self._wheel[b] = set()
+            bucket = self._wheel[b] = []
             heapq.heappush(self._wheel_keys, b)
-        bucket.add(cs.cid)
+        bucket.append(cs.cid)
         cs.wb = b
 
     # -- tasks -----------------------------------------------------------------------------
@@ -373,9 +376,6 @@ class Engine:
 
         for cid, raw in state.items():
             cs = decode_customer(cid, raw, self.rules)
-            old = self._states.get(cid)
-            if old is not None and old.wb is not None:
-                self._wheel.get(old.wb, set()).discard(cid)
             self._states[cid] = cs
             if self._timer_rules:
                 self._reschedule(cs)
@@ -383,9 +383,7 @@ class Engine:
     def drop_customers(self, customer_ids: Iterable[str]) -> None:
         """Forget customers (a shard handed away)."""
         for cid in customer_ids:
-            cs = self._states.pop(cid, None)
-            if cs is not None and cs.wb is not None:
-                self._wheel.get(cs.wb, set()).discard(cid)
+            self._states.pop(cid, None)
             self._dirty.discard(cid)
 
     def export_meta(self) -> bytes:

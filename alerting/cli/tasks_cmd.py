@@ -20,11 +20,13 @@ import orjson
 import redis.asyncio as aioredis
 import typer
 
-from alerting.errors import Forbidden, ServiceUnavailable, TaskNotFound
+from alerting.errors import AlertingError, Forbidden, ServiceUnavailable, TaskNotFound
+from alerting.rules.common import parse_duration
 from alerting.store.lifecycle import TaskService
 from alerting.store.redis import RedisTaskStore
 from alerting.streams.directory import load_directory
 from alerting.tasks import OUTCOMES, STATUSES, Task
+from alerting.web.auth import issue_token, secret_from_env
 
 T = TypeVar("T")
 
@@ -151,6 +153,20 @@ def resolve_cmd(task_id: str, as_: AsRequired,
     """Resolve a task with an outcome and an optional follow-up note."""
     t = _run(redis_url, prefix, lambda svc: svc.resolve(as_, task_id, outcome, note))
     _emit(t.to_dict(), as_json, f"{t.task_id} resolved ({t.outcome}) at {t.resolved_at}")
+
+
+@tasks_app.command("token")
+def token_cmd(manager_id: str,
+              ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 12h, 30d")] = "30d") -> None:
+    """Issue a sign-in token for a manager (inbox page and API), signed with
+    ALERTING_API_SECRET. Hand it to the manager over a trusted channel."""
+    try:
+        token = issue_token(secret_from_env(), manager_id, now=time.time(),
+                            ttl_s=parse_duration(ttl) // 1000)
+    except (AlertingError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(token)
 
 
 def register(app: typer.Typer) -> None:

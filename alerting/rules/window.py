@@ -16,7 +16,7 @@ Example::
       title: "7天内流出 {{ window_sum|money }} 元，占资产 {{ share|pct }}"
 
 Evidence: ``window_sum``, ``window_count``, ``window_max``, ``window_start``, ``window_end``,
-``window_days``, ``assets``, ``share`` (sum / assets) and the last event ids (at most 5).
+``window_days``, ``assets``, ``share`` (sum / assets) and the last event ids (at most 3).
 Situation key: the bucket in which the window started to fire (one task per firing spell).
 """
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from alerting.rules.expr import Compiled
 
 MAX_BUCKETS = 400
-LAST_IDS = 5
+LAST_IDS = 3
 
 
 class WindowSpec(RuleSpec):

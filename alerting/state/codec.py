@@ -2,7 +2,7 @@
 
 Layout (format version 1)::
 
-    {"v": 1, "t": latest_ts, "a": last_activity or null, "s": [recent event ids],
+    {"v": 1, "t": latest_ts, "a": last_activity or null, "s": [crc32 of recent event ids],
      "r": {rule_id: [fingerprint, state]}, "c": {rule_id: cooldown record}}
 
 Rule state is keyed by rule id with the rule's fingerprint, so state written under one rules file
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from array import array
 
 import orjson
 
@@ -28,7 +30,7 @@ _FP = 8  # fingerprint characters stored
 
 def encode_customer(cs: CustomerState, rules: Sequence[CompiledRule]) -> bytes:
     """One customer's state as bytes."""
-    d: dict[str, Any] = {"v": VERSION, "t": cs.last_ts, "a": cs.last_act, "s": cs.seen}
+    d: dict[str, Any] = {"v": VERSION, "t": cs.last_ts, "a": cs.last_act, "s": cs.seen.tolist()}
     rs = {r.id: [r.fingerprint[:_FP], cs.rs[r.index]] for r in rules
           if cs.rs[r.index] is not None}
     if rs:
@@ -52,7 +54,7 @@ def decode_customer(cid: str, raw: bytes, rules: Sequence[CompiledRule]) -> Cust
     try:
         cs = CustomerState(cid, len(rules), d["a"])
         cs.last_ts = int(d["t"])
-        cs.seen = [str(x) for x in d["s"]]
+        cs.seen = array("I", d["s"])
         saved = d.get("r") or {}
         for r in rules:
             entry = saved.get(r.id)

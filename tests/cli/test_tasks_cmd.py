@@ -116,3 +116,29 @@ def test_errors(env: dict[str, str]) -> None:
     assert code == 2
     code, out = run({**env, "ALERTING_REDIS_URL": "redis://127.0.0.1:1/0"}, "list")
     assert code == 4 and "Redis unavailable" in out
+
+
+def test_token_command_issues_a_verifiable_token(monkeypatch):
+    import time
+
+    from typer.testing import CliRunner
+
+    from alerting.cli import app
+    from alerting.web.auth import secret_from_env, verify_token
+
+    monkeypatch.setenv("ALERTING_API_SECRET", "s" * 32)
+    res = CliRunner().invoke(app, ["tasks", "token", "m1", "--ttl", "2h"])
+    assert res.exit_code == 0, res.output
+    assert verify_token(secret_from_env(), res.output.strip(), now=time.time()) == "m1"
+    assert verify_token(secret_from_env(), res.output.strip(), now=time.time() + 7100) == "m1"
+
+
+def test_token_command_without_secret_is_one_clear_line(monkeypatch):
+    from typer.testing import CliRunner
+
+    from alerting.cli import app
+
+    monkeypatch.delenv("ALERTING_API_SECRET", raising=False)
+    res = CliRunner().invoke(app, ["tasks", "token", "m1"])
+    assert res.exit_code == 2
+    assert "ALERTING_API_SECRET" in res.output

@@ -63,7 +63,7 @@ async def redis_store() -> AsyncIterator[RedisTaskStore]:
         yield s
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if request.param == "memory":
         yield MemoryTaskStore()
