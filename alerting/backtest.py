@@ -21,6 +21,8 @@ from alerting.models import Event, Watermark
 from alerting.tasks import Task
 from alerting.timeutil import DAY
 
+TICK_MS = 15 * 60_000  # event time between timer sweeps: often enough for hour-scale timers
+
 
 class EngineLike(Protocol):
     """What the replay needs from ``alerting.engine.Engine``."""
@@ -88,32 +90,32 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
                 # shows inactivity/SLA tasks when they fall due, not only at the end.
                 _tick(r, engines, on_task)
                 next_tick = ev.ts + TICK_MS
-        rejected = False
-        for i, eng in enumerate(engines):
-            try:
-                tasks = eng.process(ev)
-            except BadEvent as exc:
-                if not rejected:  # all engines judge lateness alike: dead-letter once
-                    rejected = True
-                    r.lines_ok -= 1
-                    bad(dead_letter_for(lineno, raw, exc))
-                continue
-            except (AlertingError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
-                # An engine bug on one event must not stop the stream; the line is kept.
-                r.engine_errors += 1
-                if not rejected:
-                    rejected = True
-                    r.lines_ok -= 1
-                    bad(dead_letter_for(lineno, raw, BadEvent("engine_error",
-                                                              type(exc).__name__)))
-                continue
-            for t in tasks:
-                on_task(i, t)
+        rejection = _feed(engines, ev, on_task, r)
+        if rejection is not None:  # all engines judge lateness alike: dead-letter once
+            r.lines_ok -= 1
+            bad(dead_letter_for(lineno, raw, rejection))
     finish(r, engines, on_task)
     return r
 
 
-TICK_MS = 60_000
+def _feed(engines: list[EngineLike], ev: Event, on_task: TaskSink, r: Replay,
+          ) -> BadEvent | None:
+    """Process one event in every engine; return why it was rejected, if it was."""
+    rejection = None
+    for i, eng in enumerate(engines):
+        try:
+            tasks = eng.process(ev)
+        except BadEvent as exc:
+            rejection = rejection or exc
+            continue
+        except (AlertingError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            # An engine bug on one event must not stop the stream; the line is kept.
+            r.engine_errors += 1
+            rejection = rejection or BadEvent("engine_error", type(exc).__name__)
+            continue
+        for t in tasks:
+            on_task(i, t)
+    return rejection
 
 
 def _tick(r: Replay, engines: list[EngineLike], on_task: TaskSink) -> None:

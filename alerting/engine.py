@@ -16,73 +16,28 @@ comes due, so activity costs no set operations.
 from __future__ import annotations
 
 import heapq
-from array import array
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
+from zlib import crc32
 
 import orjson
-from zlib import crc32
 
 from alerting.directory import UNKNOWN_CUSTOMER, Customer, DirectoryReader
 from alerting.errors import BadEvent, StateError
 from alerting.routing.assign import assign_owner
 from alerting.rules.common import CompiledRule
 from alerting.rules.loader import RuleSet
+from alerting.state.customer import _NEVER, CustomerState, EngineStats
 from alerting.tasks import MAX_EVENT_IDS, Task, make_task_id
 from alerting.timeutil import HOUR
 
 STATE_VERSION = 1
-# Duplicate detection keeps the crc32 of the customer's last few event ids (16 bytes instead of
+# Duplicate detection keeps the crc32 of the customer's last 4 event ids (32 bytes instead of
 # ~300 for the strings). Only an event not newer than the customer's latest is checked, so a
 # false match needs an out-of-order event whose id collides (≈ 1e-9): accepted.
 SEEN_IDS = 4
 WHEEL_MS = HOUR
 Assigner = Callable[[Customer | None, str | None, DirectoryReader], tuple[str | None, str | None]]
-
-
-class CustomerState:
-    """Everything the engine remembers about one customer."""
-
-    __slots__ = ("cid", "last_ts", "last_act", "seen", "rs", "cool", "due", "wb",
-                 "timers_changed")
-
-    def __init__(self, cid: str, n_rules: int, last_act: int | None) -> None:
-        self.cid = cid
-        self.last_ts = -(2**62)
-        self.last_act = last_act
-        self.seen = array("I")  # crc32 of the latest event ids (4 bytes each)
-        self.rs: list[Any] = [None] * n_rules
-        # rule id → [cooldown_until, task_id, revision, created_ms, created_tz, event_ids]
-        self.cool: dict[str, list[Any]] | None = None
-        self.due: int | None = None  # next timer due (ms)
-        self.wb: int | None = None  # wheel bucket the customer is filed under
-        self.timers_changed = False
-
-
-class EngineStats:
-    """Counters since the engine started (``stats.events`` or ``stats["events"]``)."""
-
-    def __init__(self) -> None:
-        self.events = 0
-        self.late = 0
-        self.duplicates = 0
-        self.profile_updates = 0
-        self.tasks_created = 0
-        self.tasks_updated = 0
-        self.timers_fired = 0
-        self.fired: dict[str, int] = defaultdict(int)  # rule hits (new or updated task)
-        self.suppressed: dict[str, int] = defaultdict(int)  # hits inside the cooldown
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-safe snapshot."""
-        d = {k: v for k, v in vars(self).items() if not isinstance(v, dict)}
-        d["fired"] = dict(self.fired)
-        d["suppressed"] = dict(self.suppressed)
-        return d
 
 
 class Engine:
@@ -124,6 +79,7 @@ class Engine:
         self._act_channels = frozenset(act.channels) if act.channels is not None else None
         self._act_complaints = act.complaints
         self._timer_rules = [r for r in self.rules if r.has_timer]
+        self._slots = ruleset.slots
         self._index = _build_index(self.rules)
         self._txn_hooks = {k[1]: [r.on_event for r in rules]
                            for k, rules in self._index.items() if k[0] == "transaction"}
@@ -133,15 +89,15 @@ class Engine:
     def swap_rules(self, ruleset: RuleSet) -> None:
         """Hot reload: keep each rule's per-customer state where its fingerprint is unchanged,
         drop it for changed or removed rules, start empty for new ones."""
-        old = {r.id: (r.index, r.fingerprint) for r in self.rules}
+        old = {r.id: (r.index, r.fingerprint) for r in self.rules if r.stateful}
         keep: list[tuple[int, int]] = []  # (new index, old index)
         for r in ruleset.rules:
-            prev = old.get(r.id)
+            prev = old.get(r.id) if r.stateful else None
             if prev is not None and prev[1] == r.fingerprint:
                 keep.append((r.index, prev[0]))
         ids = {r.id for r in ruleset.rules}
         self._install(ruleset)
-        n = len(self.rules)
+        n = self._slots
         for cs in self._states.values():
             rs = [None] * n
             for new_i, old_i in keep:
@@ -174,38 +130,34 @@ class Engine:
         ts = ev.ts
         if cs is None:
             cs = self._new_state(cid, cust)
-        elif ts <= cs.last_ts and crc32(ev.event_id.encode()) in cs.seen:
+        st = cs.t
+        last_ts = st[0]
+        if ts <= last_ts and crc32(ev.event_id.encode()) in st[5:]:
             # a replayed event carries its original ts, so only an event that is not newer
             # than the customer's latest can be one: in-order streams skip the scan
             self.stats.duplicates += 1
             return []
-        elif ts < cs.last_ts - self.late_grace:
+        if ts < last_ts - self.late_grace:
             self.stats.late += 1
             raise BadEvent("late_event", "event is older than the customer's latest event by "
                            "more than the late grace")
         self.stats.events += 1
         out = self._out = []
-        if cs.due is not None and cs.due <= ts:
+        if st[2] <= ts:
             self._fire_timers(cs, ts, cust)
         if hooks is not None:
             for hook in hooks:
                 hook(self, cs, ev, cust)
-        seen = cs.seen
-        seen.append(crc32(ev.event_id.encode()))
-        if len(seen) > SEEN_IDS:
-            del seen[0]
-        if ts > cs.last_ts:
-            cs.last_ts = ts
-        last = cs.last_act
-        if (last is None or ts > last) and self.is_activity(ev):
-            cs.last_act = ts
+        pos = st[4]
+        st[5 + pos] = crc32(ev.event_id.encode())
+        st[4] = (pos + 1) & 3
+        if ts > last_ts:
+            st[0] = ts
+        if ts > st[1] and self.is_activity(ev):
+            st[1] = ts
             # a later last activity only moves timers later: the stale (earlier) due fires
             # as a no-op and reschedules, so only a customer without a timer needs one now
-            if cs.due is None:
-                cs.timers_changed = True
-        if cs.timers_changed:
-            cs.timers_changed = False
-            if self._timer_rules:
+            if st[2] == _NEVER and self._timer_rules:
                 self._reschedule(cs)
         self._dirty.add(cid)
         return out
@@ -229,7 +181,9 @@ class Engine:
         return []
 
     def _new_state(self, cid: str, cust: Any) -> CustomerState:
-        cs = CustomerState(cid, len(self.rules), getattr(cust, "last_activity_at", None))
+        if cust.customer_id == cid:
+            cid = cust.customer_id  # share the directory's string instead of the event's copy
+        cs = CustomerState(cid, self._slots, getattr(cust, "last_activity_at", None))
         self._states[cid] = cs
         if self._timer_rules:
             self._reschedule(cs)
@@ -273,7 +227,7 @@ class Engine:
             self._fire_timers(cs, watermark_ms, self.directory.customer(cid) or UNKNOWN_CUSTOMER)
             out.extend(self._out)
             self._dirty.add(cid)
-        order = {r.id: r.index for r in self.rules}
+        order = {r.id: r.order for r in self.rules}
         out.sort(key=lambda t: (t.created_ms, t.customer_id, order.get(t.rule_id, 0)))
         self._out = []
         return out
@@ -284,9 +238,13 @@ class Engine:
             r.on_timer(self, cs, now, cust)
         self.stats.timers_fired += 1
         if len(self._out) - start > 1:
-            order = {r.id: r.index for r in self.rules}
+            order = {r.id: r.order for r in self.rules}
             self._out[start:] = sorted(self._out[start:],
                                        key=lambda t: (t.created_ms, order.get(t.rule_id, 0)))
+        self._reschedule(cs)
+
+    def reschedule(self, cs: CustomerState) -> None:
+        """Recompute a customer's next timer (rules call it when a timer may come earlier)."""
         self._reschedule(cs)
 
     def _reschedule(self, cs: CustomerState) -> None:
@@ -414,6 +372,6 @@ def _build_index(rules: list[CompiledRule]) -> dict[tuple[str, str], list[Compil
                 if r not in lst:
                     lst.append(r)
     for lst in index.values():
-        lst.sort(key=lambda r: r.index)
+        lst.sort(key=lambda r: r.order)
     return index
 

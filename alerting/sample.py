@@ -5,8 +5,8 @@ Realism the rules need to see: log-normal assets (most small, a few ≥ 1M and a
 per-customer habits (salary day, usual withdrawal size and channel, monthly bills), dormant
 spells (some wake up), bank-initiated interest and fee postings that continue while a customer
 sleeps, occasional unusually large deposits/withdrawals, transfers to other banks (family
-remittances as noise, a churn run-off as signal), and real CFPB complaint categories and texts
-resolved fast, late or never, sometimes repeated.
+remittances as noise, a churn run-off as signal), a few lost cards emptied at ATMs in a burst,
+and real CFPB complaint categories and texts resolved fast, late or never, sometimes repeated.
 
 Generation runs in 30-day blocks over all customers so memory stays bounded and the output is in
 time order; one ``random.Random(seed)`` consumed in a fixed order makes it byte-for-byte
@@ -222,6 +222,10 @@ def _plan_oneoffs(rng: random.Random, c: Cust, t0: int, end: int) -> None:
         c.oneoffs.append((t0 + int(rng.random() * span), "large_withdrawal", {}))
     elif r < 0.05:
         c.oneoffs.append((t0 + int(rng.random() * span), "large_deposit", {}))
+    if rng.random() < 0.006:  # a lost or skimmed card: a burst of ATM withdrawals in hours
+        at = t0 + int(rng.random() * span)
+        for k in range(rng.randint(8, 12)):
+            c.oneoffs.append((at + k * rng.randint(10, 40) * 60_000, "atm_burst", {}))
     r = rng.random()
     if r < 0.015:  # churn: complaint, then money leaves for another bank over a few days
         at = t0 + int(rng.random() * span)

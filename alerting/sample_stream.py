@@ -19,6 +19,7 @@ CHANNELS = ("counter", "atm", "mobile", "online")
 # Bank-initiated postings: they continue while a customer sleeps and are not activity.
 BANK_INITIATED = frozenset({"interest", "fee"})
 _CREDIT = frozenset({"deposit", "transfer_in", "interest"})
+_ANYWAY = frozenset({"wake", "burst"})  # a wake-up deposit, or a stolen card used while asleep
 
 Planned = tuple[int, str, str, int, dict[str, Any]]  # (ts, kind, channel, cents, extra)
 
@@ -167,6 +168,8 @@ def _oneoffs(rng: random.Random, c: Cust, b1: int) -> list[Planned]:
             out.append((ts, "deposit", "counter", max(c.wd_median * 5, 500_000), {"wake": 1}))
         elif what == "large_withdrawal":
             out.append((ts, "withdrawal", "counter", -2, {}))
+        elif what == "atm_burst":
+            out.append((ts, "withdrawal", "atm", rng.randint(5, 25) * 10_000, {"burst": 1}))
         elif what == "large_deposit":
             out.append((ts, "deposit", "counter", int(c.balance * rng.uniform(0.3, 1.5)), {}))
         elif what == "runoff":
@@ -186,7 +189,7 @@ def _materialise(rng: random.Random, c: Cust, clock: _Clock, planned: list[Plann
             c.seq += 1
             yield ts, c.cid, c.seq, _complaint(c, clock, ts, channel, extra)
             continue
-        if kind not in BANK_INITIATED and "wake" not in extra and c.asleep(ts):
+        if kind not in BANK_INITIATED and not extra.keys() & _ANYWAY and c.asleep(ts):
             continue
         cents = _amount(rng, c, kind, cents)
         if cents < 100:

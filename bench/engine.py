@@ -8,7 +8,7 @@
 (d) State per customer for N customers (default 100k): the exported state bytes
     (``export_state``), the Python heap held by the engine's per-customer state (a deep
     ``sys.getsizeof`` walk), and the RSS growth while processing (an upper bound: it also
-    holds the generator's and the allocator's slack).
+    holds the allocator's slack).
 (b) ``backtest`` events/s from the events.jsonl.gz file end to end (read + gunzip + decode +
     parse + engine + final advance), on the same generated data as (a) written to a file.
 (c) bare ``orjson.loads`` lines/s over the same file (read + gunzip + split + loads), in the
@@ -133,8 +133,10 @@ def _deep_size(obj: Any, seen: set[int]) -> int:
 
 
 def measure_state_size(customers: int, days: int) -> dict[str, Any]:
-    """(d) state bytes per customer for ``customers`` customers."""
+    """(d) state bytes per customer for ``customers`` customers. The events are parsed before
+    the RSS baseline so that the RSS delta holds the engine's state (plus allocator slack)."""
     data = generate(customers, days, seed=11)
+    events = [parse_event(d) for d in data.events()]
     ruleset = load_rules(RULES)
     directory = Directory({c.customer_id: c for c in data.customers},
                           {m.manager_id: m for m in data.managers})
@@ -142,118 +144,25 @@ def measure_state_size(customers: int, days: int) -> dict[str, Any]:
     rss0 = _rss_kb()
     engine = Engine(ruleset, directory)
     engine.seed(data.customers)
-    n = 0
-    next_tick = 0
-    for raw in data.events():
-        ev = parse_event(raw)
-        if ev.ts >= next_tick:
-            engine.advance(ev.ts)
-            next_tick = ev.ts + DAY
-        try:
-            engine.process(ev)
-        except BadEvent:
-            pass
-        n += 1
+    tasks, late = _run(engine, events)
     gc.collect()
     rss1 = _rss_kb()
     seen: set[int] = set()
-    # small ints and interned strings are shared by the interpreter: don't charge them
+    # small ints are shared by the interpreter: don't charge them
     for i in range(-5, 257):
         seen.add(id(i))
+    # the customer id strings belong to the directory (the engine shares them)
+    seen.update(id(c.customer_id) for c in data.customers)
     heap = _deep_size(engine._states, seen) + _deep_size(engine._wheel, seen)
     exported = engine.export_state()
     total = sum(len(b) for b in exported.values())
     held = len(engine)
-    return {"customers": held, "events": n, "days": days,
-            "export_bytes_per_customer": round(total / held, 1),
+    return {"customers": held, "events": len(events), "late": late, "tasks": tasks,
+            "days": days, "export_bytes_per_customer": round(total / held, 1),
             "export_bytes_max": max(len(b) for b in exported.values()),
             "heap_bytes_per_customer": round(heap / held, 1),
             "rss_delta_bytes_per_customer": round((rss1 - rss0) * 1024 / held, 1),
             "peak_rss_mb": round(rss1 / 1024, 1)}
-
-
-def _write_bench_file(customers: int, days: int, out_dir: Path) -> Path:
-    """The generated sample written as the user has it: events.jsonl.gz + directory CSVs."""
-    generate(customers, days, seed=7).write(out_dir)
-    return out_dir / "events.jsonl.gz"
-
-
-def measure_orjson_lines(path: Path) -> dict[str, Any]:
-    """(c) baseline: read the same file (gunzip + line split) and ``orjson.loads`` each line,
-    nothing else."""
-    import orjson
-
-    from alerting.io import EventSource
-
-    loads = orjson.loads
-    n = 0
-    t = time.perf_counter()
-    with EventSource(path) as src:
-        for _, raw in src.lines():
-            loads(raw)
-            n += 1
-    secs = time.perf_counter() - t
-    return {"lines": n, "seconds": round(secs, 2), "lines_per_s": round(n / secs)}
-
-
-def measure_backtest_file(path: Path, customers_csv: Path | None = None,
-                          managers_csv: Path | None = None) -> dict[str, Any]:
-    """(b) ``alerting backtest`` end to end minus rendering: read + gunzip + decode + parse +
-    engine (with the final advance), tasks kept as the CLI keeps them. Also the same pass
-    without the engine (read + decode + parse only) to show where the time goes."""
-    from alerting.backtest import TaskCollector, build_engine, replay
-    from alerting.io import EventSource, load_directory, read_events
-
-    directory = load_directory(customers_csv, managers_csv)
-    bad: list[Any] = []
-    n = 0
-    t = time.perf_counter()
-    with EventSource(path) as src:
-        for _ in read_events(src.lines(), bad.append):
-            n += 1
-    parse_secs = time.perf_counter() - t
-    engine = build_engine(RULES, directory)
-    collect = TaskCollector(1)
-    gc.collect()
-    t = time.perf_counter()
-    with EventSource(path) as src:
-        r = replay(src.lines(), [engine], bad.append, collect)
-    secs = time.perf_counter() - t
-    return {"events": r.events_read, "seconds": round(secs, 2),
-            "events_per_s": round(r.events_read / secs), "tasks": len(collect.final()),
-            "emissions": collect.emissions[0], "dead_letters": sum(r.dead_letters.values()),
-            "parse_only_events_per_s": round(n / parse_secs)}
-
-
-def run_file_benchmarks(args: argparse.Namespace, only: set[str]) -> None:
-    """(b) and (c) over the same file in the same run; (c) is measured before and after (b)
-    and averaged, since the machine is shared."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.events_file:
-            path = Path(args.events_file)
-            cust = Path(args.events_file).with_name("customers.csv")
-            mgrs = Path(args.events_file).with_name("managers.csv")
-        else:
-            t = time.perf_counter()
-            path = _write_bench_file(args.customers, args.days, Path(tmp))
-            cust, mgrs = Path(tmp) / "customers.csv", Path(tmp) / "managers.csv"
-            print(f"    generated {path.stat().st_size / 1e6:.1f} MB gz in "
-                  f"{time.perf_counter() - t:.1f}s")
-        c1 = measure_orjson_lines(path) if "c" in only else None
-        b = (measure_backtest_file(path, cust if cust.exists() else None,
-                                   mgrs if mgrs.exists() else None) if "b" in only else None)
-        c2 = measure_orjson_lines(path) if "c" in only else None
-    c_rate = (c1["lines_per_s"] + c2["lines_per_s"]) // 2 if c1 and c2 else None
-    if b is not None:
-        ratio = f" → ratio {b['events_per_s'] / c_rate:.3f} of bare orjson" if c_rate else ""
-        print(f"(b) backtest from file: {b['events_per_s']:,} events/s ({b['events']:,} events, "
-              f"{b['tasks']:,} tasks, parse-only {b['parse_only_events_per_s']:,}/s){ratio}")
-        print(f"    {b}")
-    if c1 and c2:
-        print(f"(c) bare orjson.loads over the same file: {c_rate:,} lines/s "
-              f"(before (b) {c1['lines_per_s']:,}, after {c2['lines_per_s']:,})")
 
 
 def main() -> None:
@@ -279,6 +188,8 @@ def main() -> None:
               f"{r['ratio_to_baseline']}")
         print(f"    {r}")
     if only & {"b", "c"}:
+        from engine_file import run_file_benchmarks  # (b), (c): bench/engine_file.py
+
         run_file_benchmarks(args, only)
     if "d" in only:
         r = measure_state_size(args.state_customers, args.state_days)

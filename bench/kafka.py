@@ -5,8 +5,9 @@ generated events to an 8-partition topic and measures, in the same run:
   (b) one ``alerting worker`` process end to end (events in -> tasks produced -> offsets
       checkpointed), from its first checkpoint to the last input offset checkpointed;
   (c) two worker processes on the same input;
-  (d) p50/p99 latency from producing an event to reading its task from the tasks topic, at a
-      steady 1,000 and 3,000 events/s (10 % of the events trigger the large-withdrawal rule).
+  (d) p50/p99 latency from producing an event (wall time at send) to the worker producing its
+      task (the task record's CreateTime), at a steady 1,000 and 3,000 events/s (10 % of the
+      events trigger the large-withdrawal rule).
 
 Run:  .venv/bin/python bench/kafka.py [--events 300000] [--customers 3200] [--seconds 15]
 Needs the machine's Redis at 127.0.0.1:6379 (keys under bench:<uuid>:, deleted at the end).
@@ -40,7 +41,7 @@ from alerting.streams.directory import save_directory  # noqa: E402
 from alerting.streams.recovery import topic_partitions  # noqa: E402
 from alerting.streams.topics import ensure_topics  # noqa: E402
 from alerting.timeutil import format_ts  # noqa: E402
-from tests.streams.broker import start_broker  # noqa: E402
+from tests.streams.broker import free_port, start_broker  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
 PARTS = 8
@@ -155,13 +156,16 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
     tag = f"lat{rate}-{uuid.uuid4().hex[:6]}"
     s = settings(bootstrap, tag, prefix)
     await ensure_topics(s)
-    proc = spawn(s, checkpoint_ms=1000)
+    port = free_port()
+    proc = spawn(s, checkpoint_ms=int(os.environ.get("CKPT_MS", "1000")),
+                 fetch_max_wait_ms=int(os.environ.get("FETCH_WAIT_MS", "10")),
+                 web_enabled=True, web_port=port)
     sent: dict[str, float] = {}
     lat: list[float] = []
     cons = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                            fetch_max_wait_ms=5)
+                            fetch_max_wait_ms=2)
     await cons.start()
-    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
     await prod.start()
     try:
         tps = await topic_partitions(cons, s.topic_tasks)
@@ -173,6 +177,7 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
         await asyncio.sleep(1.0)  # let the last tasks arrive (not a synchronisation point)
         stop.set()
         await reader
+        worker_side = _histogram_quantiles(port)
     finally:
         await prod.stop()
         await cons.stop()
@@ -181,8 +186,28 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
     lat.sort()
     if not lat:
         return {"samples": 0}
-    return {"samples": len(lat), "p50_ms": 1000 * statistics.median(lat),
-            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+    return {"samples": len(lat), "p50_ms": round(1000 * statistics.median(lat), 1),
+            "p99_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            "worker_record_to_send": worker_side}
+
+
+def _histogram_quantiles(port: int) -> dict[str, float]:
+    """p50/p99 bucket bounds of the worker's own event-to-task histogram (record timestamp to
+    task send), scraped from its /metrics."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("alerting_event_to_task_latency_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for q in (0.5, 0.99):
+        out[f"p{int(q * 100)}_le_ms"] = next((1000 * le for le, c in buckets
+                                               if c >= q * total), float("inf"))
+    return out
 
 
 async def _steady(prod: AIOKafkaProducer, topic: str, rate: int, seconds: float,
@@ -201,7 +226,7 @@ async def _steady(prod: AIOKafkaProducer, topic: str, rate: int, seconds: float,
                   "account_id": "A1", "ts": format_ts(ts0 + i * 1000, 480),
                   "kind": "withdrawal" if big else "deposit",
                   "amount": "150000.00" if big else "20.00", "channel": "counter"}
-            sent[eid] = time.perf_counter()
+            sent[eid] = time.time()
             await prod.send(topic, orjson.dumps(ev), key=cid.encode())
             i += 1
         await asyncio.sleep(tick / 2)
@@ -211,12 +236,12 @@ async def _read_tasks(cons: AIOKafkaConsumer, sent: dict[str, float], lat: list[
                       stop: asyncio.Event) -> None:
     while not stop.is_set():
         batch = await cons.getmany(timeout_ms=20)
-        now = time.perf_counter()
         for recs in batch.values():
             for rec in recs:
                 ids = orjson.loads(rec.value).get("event_ids") or []
                 if ids and ids[-1] in sent:
-                    lat.append(now - sent[ids[-1]])
+                    # the task record's CreateTime: when the worker produced it
+                    lat.append(rec.timestamp / 1000 - sent[ids[-1]])
 
 
 async def main(a: argparse.Namespace) -> None:

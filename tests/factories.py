@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from rules._standin_templates import install
 
 install()  # no-op once alerting.rules.templates exists

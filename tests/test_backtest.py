@@ -114,3 +114,29 @@ def test_diff_by_task_id() -> None:
     assert [t.task_id for t in d.only_a] == ["x", "z"] and [t.task_id for t in d.only_b] == ["w"]
     assert d.both == 1
     assert d.per_rule == {"r1": (1, 0, 1), "r2": (1, 0, 0), "r3": (0, 1, 0)}
+
+
+class _BuggyEngine:
+    """A stand-in for an engine with a bug (the real one cannot be made to crash on demand):
+    raises on event e2, counts the rest."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def process(self, ev):  # type: ignore[no-untyped-def]
+        if ev.event_id == "e2":
+            raise KeyError("boom")
+        self.seen.append(ev.event_id)
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Task]:
+        return []
+
+
+def test_an_engine_bug_on_one_event_is_dead_lettered_and_the_pass_continues() -> None:
+    lines = [_tx(f"e{i}", "C1", f"2025-03-1{i}T10:00:00+08:00") for i in range(1, 4)]
+    dead: list[DeadLetter] = []
+    eng = _BuggyEngine()
+    r = replay(enumerate(lines, 1), [eng], dead.append, TaskCollector(1))
+    assert [(d.line, d.reason, d.detail) for d in dead] == [(2, "engine_error", "KeyError")]
+    assert eng.seen == ["e1", "e3"] and r.engine_errors == 1 and r.lines_ok == 2

@@ -190,3 +190,26 @@ def test_advance_frequency_does_not_change_results():
     b += busy.advance(end)
     key = sorted((t.task_id, t.revision, t.created_at) for t in a)
     assert key == sorted((t.task_id, t.revision, t.created_at) for t in b)
+
+
+def test_activity_channels_restrict_what_counts():
+    wake = {"id": "wake", "kind": "reactivation", "dormant_for": "30d"}
+    rs = build_rules(wake, activity={"channels": ["counter", "mobile"]})
+    eng = Engine(rs, make_directory())
+    eng.process(make_txn(kind="deposit", channel="counter", ts=ts(1)))
+    # an ATM withdrawal 40 days later is not activity by this definition
+    assert eng.process(make_txn(kind="deposit", channel="atm",
+                                ts="2024-04-10T10:00:00+08:00")) == []
+    got = eng.process(make_txn(kind="deposit", channel="mobile", ts="2024-04-11T10:00:00+08:00"))
+    assert got[0].evidence["days_dormant"] == 41
+
+
+def test_seed_and_drop_customers():
+    eng = Engine(build_rules(IDLE), make_directory(
+        {"customer_id": "a", "last_activity_at": "2024-01-01T00:00:00+08:00"},
+        {"customer_id": "b"}))
+    eng.seed(eng.directory.customers.values())
+    assert sorted(eng.customer_ids()) == ["a", "b"]
+    eng.drop_customers(["a"])
+    assert eng.customer_ids() == ["b"]
+    assert eng.advance(parse_ts("2025-01-01T00:00:00+08:00")[0]) == []  # a's timer went too

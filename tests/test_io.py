@@ -116,6 +116,7 @@ def test_dead_letter_writer_file_and_counts(tmp_path: Path) -> None:
 
 
 def test_dead_letter_writer_makes_no_file_without_bad_events(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"line": 1, "reason": "from an earlier run"}\n')
     with DeadLetterWriter(tmp_path / "bad.jsonl"):
         pass
     assert not (tmp_path / "bad.jsonl").exists()

@@ -107,6 +107,12 @@ def test_habits_dormancy_and_signals(sample: SampleData, events: list[dict]) -> 
             sleepers += 1
             woken += any(b != end for _, b in gaps)
     assert sleepers >= 10 and woken >= 3
+    # a lost card: eight or more ATM withdrawals within 24 hours
+    atm: dict[str, list[int]] = defaultdict(list)
+    for e in txs:
+        if e["channel"] == "atm" and e["kind"] == "withdrawal":
+            atm[e["customer_id"]].append(parse_event(e).ts)
+    assert any(b - a < day for ts in atm.values() for a, b in zip(ts, ts[7:], strict=False))
     # salary: the same amount on the same day of month
     pay = [e for e in txs if e["channel"] == "payroll"]
     per = defaultdict(set)

@@ -5,7 +5,7 @@ With no arguments it runs ``rules.yaml`` over the bundled sample bank."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alerting.backtest import Replay, build_engine, replay
+from alerting.backtest import Replay, TaskCollector, build_engine, replay
+from alerting.cli.run_metrics import RunMetrics
+from alerting.cli.run_serve import check_secret, serve_tasks
 from alerting.directory import Directory
 from alerting.errors import ConfigError
 from alerting.io import DeadLetter, DeadLetterWriter, EventSource, load_directory
@@ -138,14 +140,6 @@ def render_run_summary(console: Console, r: Replay, created: Counter[tuple[str, 
     console.print(f"dead-lettered {sum(r.dead_letters.values())}: {dl}")
 
 
-def _stderr_dead_letter(err: Console, shown: list[int]) -> Any:
-    def show(dl: DeadLetter) -> None:
-        shown[0] += 1
-        if shown[0] <= 20:  # reason and line only: the raw text may hold personal data
-            err.print(f"dead letter: line {dl.line}: {dl.reason}: {dl.detail}", markup=False)
-    return show
-
-
 def run(
     rules: Annotated[Path | None, typer.Option(help="Rules file (default ./rules.yaml, else "
                                                     "the packaged one).")] = None,
@@ -153,47 +147,87 @@ def run(
                                                     "(default: the bundled sample).")] = None,
     customers: Annotated[Path | None, typer.Option(help="Customers CSV/JSONL.")] = None,
     managers: Annotated[Path | None, typer.Option(help="Managers CSV/JSONL.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Append every task emission here "
-                                                  "(JSON lines).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write every task emission here as it "
+                                                  "happens (JSON lines).")] = None,
     dead_letter: Annotated[Path | None, typer.Option(
         "--dead-letter", help="Bad events file (default dead-letter.jsonl next to --out).")]
     = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
+    serve: Annotated[int | None, typer.Option(
+        "--serve", min=0, help="Then serve the tasks on the inbox page and API at this port "
+                               "(0 = any free port; needs ALERTING_API_SECRET).")] = None,
+    host: Annotated[str, typer.Option(help="Address for --serve.")] = "127.0.0.1",
+    metrics_port: Annotated[int | None, typer.Option(
+        "--metrics-port", min=0, help="Serve Prometheus /metrics, /healthz and /readyz on this "
+                                      "port while running (0 = any free port).")] = None,
 ) -> None:
     """Run the rules over events from a file or stdin and print tasks for the managers."""
     console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
     with fail_cleanly():
+        if serve is not None:
+            check_secret()
         ev_path, cust_path, mgr_path = resolve_inputs(events, customers, managers)
-        engine = build_engine(rules or default_rules(), load_dir(cust_path, mgr_path))
+        directory = load_dir(cust_path, mgr_path)
+        engine = build_engine(rules or default_rules(), directory)
         if dead_letter is None and out is not None:
             dead_letter = out.parent / "dead-letter.jsonl"
-        created: Counter[tuple[str, str]] = Counter()
-        updated = [0]
-        shown = [0]
-        show_bad = _stderr_dead_letter(err, shown)
+        live = RunMetrics.start(metrics_port, console) if metrics_port is not None else None
         with EventSource(ev_path) as src, DeadLetterWriter(dead_letter) as dlw, \
-                _maybe_open(out) as sink:
-
-            def on_bad(dl: DeadLetter) -> None:
-                dlw.write(dl)
-                show_bad(dl)
-
-            def on_task(_i: int, t: Task) -> None:
-                if t.revision:
-                    updated[0] += 1
-                else:
-                    created[(t.rule_id, t.severity)] += 1
-                if sink is not None:
-                    sink.write(t.to_json() + b"\n")
-                    sink.flush()
-                if not quiet:
-                    render_task(console, t)
-
-            r = replay(src.lines(), [engine], on_bad, on_task)
-        render_run_summary(console, r, created, updated[0], engine_stats(engine))
+                _maybe_open(out) as fh:
+            sink = RunSink(console, fh, quiet, keep=serve is not None, metrics=live)
+            lines = live.count_lines(src.lines()) if live else src.lines()
+            r = replay(lines, [engine], _dead_letter_to(dlw, live), sink)
+        if live is not None:
+            live.finish(r, engine)
+        render_run_summary(console, r, sink.created, sink.updated, engine_stats(engine))
         if dlw.total and dead_letter is not None:
             console.print(f"bad events written to {dead_letter}")
+        if serve is not None:
+            serve_tasks(sink.collect.final(), directory, host, serve, console)
+
+
+class RunSink:
+    """Where the embedded run's task emissions go: counts for the summary, the ``--out`` file
+    (flushed per task, so a tail -f sees them), the console, and the latest revisions for
+    ``--serve``."""
+
+    def __init__(self, console: Console, fh: IO[bytes] | None, quiet: bool, keep: bool,
+                 metrics: RunMetrics | None = None) -> None:
+        self.console, self.fh, self.quiet, self.keep = console, fh, quiet, keep
+        self.metrics = metrics
+        self.created: Counter[tuple[str, str]] = Counter()
+        self.updated = 0
+        self.collect = TaskCollector(1)
+
+    def __call__(self, _engine: int, t: Task) -> None:
+        if self.keep:
+            self.collect(0, t)
+        if self.metrics is not None:
+            self.metrics.task(t)
+        if t.revision:
+            self.updated += 1
+        else:
+            self.created[(t.rule_id, t.severity)] += 1
+        if self.fh is not None:
+            self.fh.write(t.to_json() + b"\n")
+            self.fh.flush()
+        if not self.quiet:
+            render_task(self.console, t)
+
+
+def _dead_letter_to(dlw: DeadLetterWriter, metrics: RunMetrics | None = None,
+                    ) -> Callable[[DeadLetter], None]:
+    """Write each dead letter to the file and show the first 20 on stderr: line and reason
+    only, since the raw text may hold personal data."""
+    err = Console(stderr=True, highlight=False)
+
+    def on_bad(dl: DeadLetter) -> None:
+        dlw.write(dl)
+        if metrics is not None:
+            metrics.dead_letter(dl.reason)
+        if dlw.total <= 20:
+            err.print(f"dead letter: line {dl.line}: {dl.reason}: {dl.detail}", markup=False)
+    return on_bad
 
 
 @contextmanager

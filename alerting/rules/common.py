@@ -124,6 +124,7 @@ class CompiledRule:
     strings (exported as JSON)."""
 
     kind: ClassVar[str] = ""
+    stateful: ClassVar[bool] = True  # False: no slot in the customer state (index = -1)
     has_timer: ClassVar[bool] = False
     uses_activity: ClassVar[bool] = False
     evidence_keys: ClassVar[frozenset[str]] = frozenset()
@@ -131,7 +132,8 @@ class CompiledRule:
     def __init__(self, spec: RuleSpec, index: int, where: Compiled, cooldown_ms: int) -> None:
         self.spec = spec
         self.id = spec.id
-        self.index = index
+        self.index = index  # slot in ``cs.rs`` (-1 for stateless kinds); set by the loader
+        self.order = index  # position among the enabled rules (output order); set by the loader
         self.where = where
         self.where_fn: Callable[[Any, Any, Any], Any] = where.fn
         self.cooldown_ms = cooldown_ms
@@ -153,6 +155,14 @@ class CompiledRule:
 
     def on_timer(self, eng: Engine, cs: CustomerState, now: int, cust: Any) -> None:
         """Fire this rule's timers due ≤ now for the customer."""
+
+    def dump_state(self, state: Any) -> Any:
+        """JSON-able form of a customer's state of this rule (identity for plain lists)."""
+        return state
+
+    def load_state(self, raw: Any) -> Any:
+        """Inverse of ``dump_state``."""
+        return raw
 
 
 class RuleKind(Protocol):

@@ -43,6 +43,11 @@ class RuleSet:
     source_path: str | None = None
     kinds: frozenset[str] = field(default_factory=frozenset)
 
+    @property
+    def slots(self) -> int:
+        """Per-customer state slots: one per enabled stateful rule."""
+        return sum(1 for r in self.rules if r.stateful)
+
 
 def load_rules(source: str | Path) -> RuleSet:
     """Load and compile a rules file (a path, or YAML text containing a newline)."""
@@ -186,6 +191,11 @@ class _Loader:
             cr.fingerprint = fingerprints[rule.id]
             if rule.enabled:
                 compiled.append(cr)
+        slots = 0
+        for order, cr in enumerate(compiled):
+            cr.order = order
+            cr.index = slots if cr.stateful else -1
+            slots += cr.stateful
         return RuleSet(spec=spec, rules=compiled, tiers=list(spec.tiers), resolver=resolver,
                        fingerprints=fingerprints, tests=list(spec.tests),
                        routing=spec.routing, calendar=spec.calendar, source_path=self.path,

@@ -48,6 +48,7 @@ class ReactivationRule(CompiledRule):
     """Stateless: reads the customer's last activity, which the engine keeps."""
 
     kind: ClassVar[str] = "reactivation"
+    stateful: ClassVar[bool] = False
     uses_activity: ClassVar[bool] = True
     evidence_keys: ClassVar[frozenset[str]] = frozenset(
         {"days_dormant", "last_activity_at", "event_at", "amount", "kind", "channel"})

@@ -95,13 +95,12 @@ class SlaRule(CompiledRule):
             st.extend((ev.complaint_id, ev.ts, 0, ev.category))
             if len(st) > 4 * MAX_OPEN:
                 del st[:4]
-            cs.timers_changed = True
+            eng.reschedule(cs)  # the new complaint may be due before the current timer
         elif ev.status == "resolved" and st is not None:
             ids = st[0::4]
             if ev.complaint_id in ids:
                 i = 4 * ids.index(ev.complaint_id)
-                del st[i:i + 4]
-                cs.timers_changed = True
+                del st[i:i + 4]  # its timer, if next, now fires as a no-op and reschedules
                 if not st:
                     cs.rs[self.index] = None
 

@@ -42,6 +42,7 @@ class ThresholdRule(CompiledRule):
     """Runtime of a threshold rule: stateless apart from the cooldown."""
 
     kind: ClassVar[str] = "threshold"
+    stateful: ClassVar[bool] = False
     evidence_keys: ClassVar[frozenset[str]] = frozenset(
         {"amount", "limit", "tier", "kind", "channel", "category", "status"})
 

@@ -22,6 +22,7 @@ Situation key: the bucket in which the window started to fire (one task per firi
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import model_validator
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from alerting.rules.expr import Compiled
 
 MAX_BUCKETS = 400
+_SEP = "\x1f"  # between the last event ids, kept as one string (one object, not a list)
+_EMPTY = (-1, 0, 0)
 LAST_IDS = 3
 
 
@@ -88,9 +91,11 @@ class Agg:
 
 
 class WindowRule(CompiledRule):
-    """State per customer: ``[firing_bucket, [last ids], sum, count, b0, sum0, count0, (max0),
-    b1, ...]`` with buckets ascending and running totals over them (``max`` per bucket only
-    for the max aggregate); ``firing_bucket`` is -1 while ``having`` is false."""
+    """State per customer: ``["id1\x1fid2\x1fid3", array[firing_bucket, sum, count, b0, sum0,
+    count0, (max0), b1, ...]]``: the last event ids as one string and an int64 array (8 bytes a
+    number, not a 28-byte int object) with buckets ascending and running totals over them
+    (``max`` per bucket only for the max aggregate); ``firing_bucket`` is -1 while ``having``
+    is false."""
 
     kind: ClassVar[str] = "window"
     evidence_keys: ClassVar[frozenset[str]] = frozenset(
@@ -120,6 +125,9 @@ class WindowRule(CompiledRule):
 
     def on_event(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any) -> None:
         if not self.where_fn(ev, cust, None):
+            slot = cs.rs[self.index]
+            if slot is not None:
+                self._drop_if_expired(cs, slot, ev.ts)
             return
         if self.count_only:
             x = 1
@@ -130,64 +138,84 @@ class WindowRule(CompiledRule):
             if v is None:
                 return
             x = v if isinstance(v, int) else round(v)
-        st = cs.rs[self.index]
-        if st is None:
-            st = cs.rs[self.index] = [-1, [], 0, 0]
+        slot = cs.rs[self.index]
+        if slot is None:
+            slot = cs.rs[self.index] = ["", array("q", _EMPTY)]
+        st = slot[1]
         ts = ev.ts
         b = (ts + self.tz_ms) // self.bucket
-        if len(st) > 4:
+        if len(st) > 3:
             newest = st[-self.stride]
             lo = (b if b > newest else newest) - self.n  # buckets ≤ lo have left the window
             if b <= lo:
                 return  # an out-of-order event older than the whole window
-            if st[4] <= lo:
+            if st[3] <= lo:
                 self._evict(st, lo)
         else:
             lo = b - self.n
         self._add(st, b, x)
-        ids = st[1]
-        ids.append(ev.event_id)
-        if len(ids) > LAST_IDS:
-            del ids[0]
+        ids = slot[0]
+        ids = f"{ids}{_SEP}{ev.event_id}" if ids else ev.event_id
+        if ids.count(_SEP) >= LAST_IDS:
+            ids = ids[ids.index(_SEP) + 1:]
+        slot[0] = ids
         agg = self.agg
-        agg.sum = st[2]
-        agg.count = st[3]
+        agg.sum = st[1]
+        agg.count = st[2]
         if self.with_max:
-            agg.max = max(st[7::4])
-        agg.start = st[4] * self.bucket - self.tz_ms
+            agg.max = max(st[6::4])
+        agg.start = st[3] * self.bucket - self.tz_ms
         agg.end = ts
         if not self.having_fn(ev, cust, agg):
             st[0] = -1
             return
         if st[0] < 0 or st[0] <= lo:
             st[0] = b
-        self._fire(eng, cs, ev, cust, st)
+        self._fire(eng, cs, ev, cust, slot)
 
-    def _evict(self, st: list[Any], lo: int) -> None:
-        i, stride = 4, self.stride
+    def _drop_if_expired(self, cs: CustomerState, slot: Any, ts: int) -> None:
+        """Free a window whose every bucket has left it (the customer's other events pass by
+        here), so that one ATM spree does not hold memory for good."""
+        st = slot[1]
+        if len(st) <= 3 or st[-self.stride] <= (ts + self.tz_ms) // self.bucket - self.n:
+            cs.rs[self.index] = None
+
+    def _evict(self, st: array[int], lo: int) -> None:
+        i, stride = 3, self.stride
         while i < len(st) and st[i] <= lo:
-            st[2] -= st[i + 1]
-            st[3] -= st[i + 2]
+            st[1] -= st[i + 1]
+            st[2] -= st[i + 2]
             i += stride
-        del st[4:i]
+        del st[3:i]
 
-    def _add(self, st: list[Any], b: int, x: int) -> None:
+    def _add(self, st: array[int], b: int, x: int) -> None:
         stride = self.stride
-        st[2] += x
-        st[3] += 1
+        st[1] += x
+        st[2] += 1
         i = len(st) - stride
-        while i >= 4 and st[i] > b:
+        while i >= 3 and st[i] > b:
             i -= stride
-        if i >= 4 and st[i] == b:
+        if i >= 3 and st[i] == b:
             st[i + 1] += x
             st[i + 2] += 1
             if self.with_max and x > st[i + 3]:
                 st[i + 3] = x
+        elif i + stride == len(st):  # the usual case: a new latest bucket
+            st.extend((b, x, 1, x) if self.with_max else (b, x, 1))
         else:
-            j = max(i + stride, 4)
-            st[j:j] = [b, x, 1, x] if self.with_max else [b, x, 1]
+            j = max(i + stride, 3)
+            st[j:j] = array("q", (b, x, 1, x) if self.with_max else (b, x, 1))
 
-    def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, st: list[Any]) -> None:
+    def dump_state(self, slot: Any) -> Any:
+        """JSON form of the state: ``[ids, [numbers]]``."""
+        return [slot[0], slot[1].tolist()]
+
+    def load_state(self, raw: Any) -> Any:
+        """Inverse of ``dump_state``."""
+        return [str(raw[0]), array("q", raw[1])]
+
+    def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, slot: Any) -> None:
+        st = slot[1]
         agg = self.agg
         assets = getattr(cust, "assets", 0) or 0
         evidence: dict[str, Any] = {
@@ -199,7 +227,7 @@ class WindowRule(CompiledRule):
         if ev.type == "transaction":
             evidence["amount"] = ev.amount
         eng.emit(self, cs, cust, situation=f"b{st[0]}", ts=ev.ts, tz=ev.tz,
-                 evidence=evidence, event_ids=tuple(st[1]), event=ev)
+                 evidence=evidence, event_ids=tuple(slot[0].split(_SEP)), event=ev)
 
 
 def compile_rule(spec: WindowSpec, index: int, ctx: Any) -> WindowRule:

@@ -128,21 +128,29 @@ class Shard:
     def drain(self, caught_up: Callable[[str], bool]) -> Outcome:
         """Apply every event whose turn in the merge has come."""
         out = Outcome()
+        known: dict[str, bool] = {}  # high watermarks do not move during a drain
+        bufs = self.buffers
         while True:
-            best: str | None = None
-            best_key = (0, 0)
+            heads: list[tuple[int, int, str]] = []
             for i, t in enumerate(self.topics):
-                buf = self.buffers[t]
-                if not buf:
-                    if not caught_up(t):
+                if bufs[t]:
+                    heads.append((bufs[t][0].ts, i, t))
+                else:
+                    ok = known.get(t)
+                    if ok is None:
+                        ok = known[t] = caught_up(t)
+                    if not ok:
                         return out
-                    continue
-                k = (buf[0].ts, i)
-                if best is None or k < best_key:
-                    best, best_key = t, k
-            if best is None:
+            if not heads:
                 return out
-            self._apply(best, self.buffers[best].popleft(), out)
+            heads.sort()
+            _, i, t = heads[0]
+            buf = bufs[t]
+            # a run: keep taking from this topic while its head sorts before the next topic's
+            limit = heads[1][:2] if len(heads) > 1 else None
+            apply = self._apply
+            while buf and (limit is None or (buf[0].ts, i) < limit):
+                apply(t, buf.popleft(), out)
 
     def _apply(self, topic: str, item: Item, out: Outcome) -> None:
         self.offsets[topic] = item.offset + 1

@@ -66,7 +66,8 @@ def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaCon
         auto_offset_reset="earliest", session_timeout_ms=s.session_timeout_ms,
         heartbeat_interval_ms=s.heartbeat_interval_ms,
         rebalance_timeout_ms=s.rebalance_timeout_ms, request_timeout_ms=s.request_timeout_ms,
-        max_poll_interval_ms=max(s.session_timeout_ms * 5, 60000), **kw)  # type: ignore[arg-type]
+        max_poll_interval_ms=max(s.session_timeout_ms * 5, 60000),
+        fetch_max_wait_ms=s.fetch_max_wait_ms, **kw)  # type: ignore[arg-type]
 
 
 async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer, s: Settings) -> None:

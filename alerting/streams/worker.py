@@ -75,6 +75,7 @@ class Worker:
         self.side: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.n_partitions = settings.partitions
+        self._pending: list[asyncio.Future] = []  # type: ignore[type-arg]
 
     async def start(self) -> None:
         """Connect the producer, the side reader and the group consumer."""
@@ -92,12 +93,14 @@ class Worker:
 
     async def stop(self) -> None:
         """Checkpoint what was applied and leave the group."""
-        async with self.lock:
-            if self.shards:
-                await self.checkpoint(force=True)
-        for c in (self.consumer, self.side, self.producer):
-            if c is not None:
-                await c.stop()
+        try:
+            async with self.lock:
+                if self.shards:
+                    await self.checkpoint(force=True)
+        finally:
+            for c in (self.consumer, self.side, self.producer):
+                if c is not None:
+                    await c.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set."""
@@ -179,40 +182,48 @@ class Worker:
             out.tasks.extend((t, now_ms) for t in tasks)
 
     async def _emit(self, out: Outcome) -> None:
-        """Produce the batch's tasks (minus those already delivered) and dead letters, and wait
-        for the acknowledgements (the checkpoint must not get ahead of the output)."""
+        """Send the batch's tasks (minus those already delivered) and dead letters. The loop does
+        not wait for the acknowledgements (that would add the broker's produce latency to every
+        batch); ``flush_output`` waits for them before any checkpoint, so a checkpoint never
+        gets ahead of the output."""
         assert self.producer is not None
         p = self.producer
-        futs = []
-        sent: list[tuple[Task, int]] = []
+        now = time.time()
         for task, ts_ms in out.tasks:
             if task.dedup_key in self.delivered:
                 self.stats["skipped"] += 1
                 continue
-            futs.append(await p.send(self.s.topic_tasks, task.to_json(),
-                                     key=task.task_id.encode()))
-            sent.append((task, ts_ms))
-        for r in out.rejected:
-            k, v = dead_letter_record(r)
-            futs.append(await p.send(self.s.topic_dead_letter, v, key=k))
-            self.m.dead_letters.labels(r.reason).inc()
-        if not futs:
-            self._count(out)
-            return
-        for md in await asyncio.gather(*futs):
-            if md.topic == self.s.topic_tasks and md.offset + 1 > self.out_hw.get(
-                    md.partition, 0):
-                self.out_hw[md.partition] = md.offset + 1
-        now = time.time()
-        for task, ts_ms in sent:
+            fut = await p.send(self.s.topic_tasks, task.to_json(), key=task.task_id.encode())
+            fut.add_done_callback(self._acked)
+            self._pending.append(fut)
             if task.revision == 0:
                 self.m.tasks_created.labels(task.rule_id, task.severity).inc()
             else:
                 self.m.tasks_updated.labels(task.rule_id).inc()
             self.m.event_task_latency.observe(max(0.0, now - ts_ms / 1000))
-        self.stats["tasks"] += len(sent)
+            self.stats["tasks"] += 1
+        for r in out.rejected:
+            k, v = dead_letter_record(r)
+            self._pending.append(await p.send(self.s.topic_dead_letter, v, key=k))
+            self.m.dead_letters.labels(r.reason).inc()
         self.stats["dead_letters"] += len(out.rejected)
         self._count(out)
+        if len(self._pending) > 4 * self.s.max_batch:
+            await self.flush_output()
+
+    def _acked(self, fut: asyncio.Future) -> None:  # type: ignore[type-arg]
+        if fut.cancelled() or fut.exception() is not None:
+            return  # flush_output raises it
+        md = fut.result()
+        if md.offset + 1 > self.out_hw.get(md.partition, 0):
+            self.out_hw[md.partition] = md.offset + 1
+
+    async def flush_output(self) -> None:
+        """Wait until every send so far is acknowledged (raises if one failed: the worker then
+        stops without checkpointing past it, and a restart replays)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
 
     def _count(self, out: Outcome) -> None:
         for (topic, outcome), n in out.by_topic.items():
@@ -221,6 +232,7 @@ class Worker:
     async def checkpoint(self, force: bool = False, only: set[int] | None = None) -> None:
         """Save every changed shard (state of dirty customers + offsets + output offsets)."""
         t0 = time.perf_counter()
+        await self.flush_output()
         cps: list[PartitionCheckpoint] = []
         profiles: dict[str, bytes] = {}
         for p, shard in self.shards.items():

@@ -53,9 +53,14 @@ def test_run_defaults_to_the_bundled_sample(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)  # no rules.yaml here: the packaged copy is used
     res = runner.invoke(app, ["run", "--quiet"])
     assert res.exit_code == 0, res.output
-    assert "events read 60809" in res.output
+    bundled = Path(__file__).parents[2] / "alerting" / "data" / "events.jsonl.gz"
+    n = len(gzip.decompress(bundled.read_bytes()).splitlines())
+    assert n > 10_000 and f"events read {n}  processed {n}" in res.output
     assert "dead-lettered 0" in res.output
-    assert "dormant-90d" in res.output and "complaint-sla" in res.output
+    for rule in ("dormant-90d", "dormant-wakes-up", "complaint-sla", "large-withdrawal",
+                 "atm-burst", "assets-leaving-7d", "repeated-complaints",
+                 "complaint-then-transfer-out", "withdrawal-vs-baseline"):
+        assert rule in res.output  # every rule kind fires on the bundled sample
 
 
 def test_run_prints_tasks_and_dead_letters_bad_lines(tmp_path: Path, bank: Path,
@@ -123,3 +128,56 @@ def test_run_missing_events_file(tmp_path: Path, rules_small: Path) -> None:
     res = runner.invoke(app, ["run", "--rules", str(rules_small), "--events",
                               str(tmp_path / "nope.jsonl")])
     assert res.exit_code == 1 and "cannot open events file" in res.output
+
+
+@pytest.mark.integration
+def test_run_serve_shows_the_tasks_on_the_api(tmp_path: Path, bank: Path,
+                                              rules_small: Path) -> None:
+    """``run --serve 0`` serves the run's tasks over a real HTTP socket; a manager's token
+    lists their tasks; the server stops when we terminate the process we started."""
+    import time
+
+    import httpx
+    from pydantic import SecretStr
+
+    from alerting.web.auth import issue_token
+
+    secret = "test-secret-" + "x" * 20
+    env = {**os.environ, "ALERTING_API_SECRET": secret, "COLUMNS": "300"}
+    out = tmp_path / "tasks.jsonl"
+    p = subprocess.Popen([sys.executable, "-c", "from alerting.cli import main; main()", "run",
+                          "--rules", str(rules_small), "--events", str(bank / "events.jsonl.gz"),
+                          "--customers", str(bank / "customers.csv"), "--managers",
+                          str(bank / "managers.csv"), "--quiet", "--out", str(out),
+                          "--serve", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, cwd=tmp_path)
+    try:
+        assert p.stdout is not None
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = p.stdout.readline().decode()
+            assert line, "run --serve exited early"
+            if line.startswith("serving "):
+                url = line.split()[3].removesuffix("/login")
+        assert url is not None
+        tasks = [Task.from_json(x) for x in out.read_bytes().splitlines()]
+        who = tasks[0].assignee_id
+        assert who is not None
+        token = issue_token(SecretStr(secret), who, now=time.time())
+        r = httpx.get(f"{url}/api/tasks", headers={"Authorization": f"Bearer {token}"},
+                      timeout=30)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        listed = body["tasks"] if isinstance(body, dict) else body
+        assert tasks[0].task_id in {t["task_id"] for t in listed}
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
+def test_run_serve_without_secret_fails_before_reading(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALERTING_API_SECRET", raising=False)
+    res = runner.invoke(app, ["run", "--serve", "0", "--quiet"])
+    assert res.exit_code == 1 and "ALERTING_API_SECRET" in res.output

@@ -4,7 +4,6 @@ decayed baseline."""
 from __future__ import annotations
 
 import pytest
-
 from factories import run
 
 DEV = {"id": "dev", "kind": "deviation", "where": 'event.kind == "withdrawal"', "factor": 3,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from factories import run
 
 REP = {"id": "rep", "kind": "repeated", "count": 3, "window": "30d",

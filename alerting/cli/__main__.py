@@ -1,0 +1,3 @@
+from alerting.cli import main
+
+main()
