@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server "
                           "(0 = pick a free port)")
     web_enabled: bool = Field(True, description="Serve health, metrics and the task API")
-    checkpoint_events: int = Field(5000, ge=1, description="Checkpoint after this many events")
-    checkpoint_ms: int = Field(1000, ge=10, description="... or after this many milliseconds")
+    checkpoint_events: int = Field(5000, ge=1, description="Checkpoint a partition after this "
+                                   "many of its events")
+    checkpoint_ms: int = Field(1000, ge=10, description="... or this many milliseconds after "
+                               "its last checkpoint")
     watermark: Literal["event", "wall"] = Field("event", description="Timer clock: 'event' = "
                                                 "highest event time seen by any worker, "
                                                 "'wall' = the wall clock (live)")

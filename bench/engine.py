@@ -132,7 +132,7 @@ def _deep_size(obj: Any, seen: set[int]) -> int:
     return size
 
 
-def measure_state_size(customers: int, days: int) -> dict[str, Any]:
+def measure_state_size(customers: int, days: int, trace: bool = False) -> dict[str, Any]:
     """(d) state bytes per customer for ``customers`` customers. The events are parsed before
     the RSS baseline so that the RSS delta holds the engine's state (plus allocator slack)."""
     data = generate(customers, days, seed=11)
@@ -142,11 +142,19 @@ def measure_state_size(customers: int, days: int) -> dict[str, Any]:
                           {m.manager_id: m for m in data.managers})
     gc.collect()
     rss0 = _rss_kb()
+    if trace:  # every allocation made from here on and still alive at the end
+        import tracemalloc
+
+        tracemalloc.start()
     engine = Engine(ruleset, directory)
     engine.seed(data.customers)
     tasks, late = _run(engine, events)
     gc.collect()
     rss1 = _rss_kb()
+    traced = None
+    if trace:
+        traced = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
     seen: set[int] = set()
     # small ints are shared by the interpreter: don't charge them
     for i in range(-5, 257):
@@ -162,6 +170,8 @@ def measure_state_size(customers: int, days: int) -> dict[str, Any]:
             "export_bytes_max": max(len(b) for b in exported.values()),
             "heap_bytes_per_customer": round(heap / held, 1),
             "rss_delta_bytes_per_customer": round((rss1 - rss0) * 1024 / held, 1),
+            "tracemalloc_bytes_per_customer": (round(traced / held, 1) if traced is not None
+                                               else None),
             "peak_rss_mb": round(rss1 / 1024, 1)}
 
 
@@ -177,6 +187,8 @@ def main() -> None:
                     help="(b)/(c) over this JSONL(.gz) (customers.csv/managers.csv beside it "
                          "are used if present) instead of a generated file")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="(d): also count live allocations with tracemalloc (slower)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     print(f"machine: {_machine()}, load average {os.getloadavg()[0]:.1f}")
@@ -192,7 +204,7 @@ def main() -> None:
 
         run_file_benchmarks(args, only)
     if "d" in only:
-        r = measure_state_size(args.state_customers, args.state_days)
+        r = measure_state_size(args.state_customers, args.state_days, args.tracemalloc)
         print(f"(d) state: {r['export_bytes_per_customer']} B/customer exported, "
               f"{r['heap_bytes_per_customer']} B/customer heap, "
               f"{r['rss_delta_bytes_per_customer']} B/customer RSS delta "

@@ -126,28 +126,32 @@ async def checkpointed(r: aioredis.Redis, s: Settings) -> int:
 
 
 async def workers_rate(r: aioredis.Redis, s: Settings, total: int, n: int) -> dict[str, float]:
-    """(b)/(c): n worker processes from the first to the last checkpointed input offset."""
+    """(b)/(c): n worker processes; rate over the whole run (first to last checkpointed input
+    offset) and over the steady middle (20 % -> 90 % checkpointed: excludes the group join and
+    the rebalance when the second worker arrives)."""
     t_spawn = time.perf_counter()
     procs = [spawn(s) for _ in range(n)]
-    t_first = None
+    marks: list[tuple[float, int]] = []
     try:
         while True:
             done = await checkpointed(r, s)
-            if done and t_first is None:
-                t_first = time.perf_counter()
+            if done:
+                marks.append((time.perf_counter(), done))
             if done >= total:
                 break
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError("a worker exited")
             await asyncio.sleep(0.05)
-        t_end = time.perf_counter()
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(30)
-    assert t_first is not None
-    return {"rate": total / (t_end - t_first), "wall_s": t_end - t_spawn}
+    t_first, t_end = marks[0][0], marks[-1][0]
+    lo = next(m for m in marks if m[1] >= 0.2 * total)
+    hi = next(m for m in marks if m[1] >= 0.9 * total)
+    steady = (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else float("nan")
+    return {"rate": total / (t_end - t_first), "steady": steady, "wall_s": t_end - t_spawn}
 
 
 async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
@@ -170,7 +174,7 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
     try:
         tps = await topic_partitions(cons, s.topic_tasks)
         cons.assign(tps)
-        await asyncio.sleep(4)  # warm-up: the worker boots and joins its group (not measured)
+        await _wait_ready(port, proc)  # the worker booted, joined and restored its partitions
         stop = asyncio.Event()
         reader = asyncio.create_task(_read_tasks(cons, sent, lat, stop))
         await _steady(prod, s.topic_transactions, rate, seconds, sent)
@@ -183,6 +187,9 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
         await cons.stop()
         proc.terminate()
         proc.wait(30)
+    if os.environ.get("LAT_TRACE"):
+        print("per-second max ms:", [round(1000 * max(lat[i:i + rate // 10]), 0)
+                                     for i in range(0, len(lat), rate // 10)])
     lat.sort()
     if not lat:
         return {"samples": 0}
@@ -210,6 +217,61 @@ def _histogram_quantiles(port: int) -> dict[str, float]:
     return out
 
 
+async def raw_latency(bootstrap: str, rate: int, seconds: float) -> dict[str, float]:
+    """Baseline for (d): the broker alone, produce -> a plain consumer, same rate and size."""
+    topic = f"rawlat-{uuid.uuid4().hex[:6]}"
+    s = settings(bootstrap, topic, "unused:")
+    await ensure_topics(s)
+    c = AIOKafkaConsumer(s.topic_transactions, bootstrap_servers=bootstrap, group_id=topic,
+                         auto_offset_reset="earliest", fetch_max_wait_ms=10,
+                         session_timeout_ms=2000, heartbeat_interval_ms=500,
+                         rebalance_timeout_ms=2000)
+    await c.start()
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await prod.start()
+    lat: list[float] = []
+    stop = asyncio.Event()
+
+    async def read() -> None:
+        while not stop.is_set():
+            batch = await c.getmany(timeout_ms=20)
+            now = time.time()
+            for recs in batch.values():
+                lat.extend(now - rec.timestamp / 1000 for rec in recs)
+    try:
+        while not c.assignment():
+            await c.getmany(timeout_ms=100)
+        reader = asyncio.create_task(read())
+        await _steady(prod, s.topic_transactions, rate, seconds, {})
+        await asyncio.sleep(1.0)
+        stop.set()
+        await reader
+    finally:
+        await prod.stop()
+        await c.stop()
+    lat.sort()
+    return {"samples": len(lat), "p50_ms": round(1000 * statistics.median(lat), 1),
+            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1)}
+
+
+async def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as c:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("the worker exited")
+            try:
+                if (await c.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker never became ready")
+            await asyncio.sleep(0.1)
+
+
 async def _steady(prod: AIOKafkaProducer, topic: str, rate: int, seconds: float,
                   sent: dict[str, float]) -> None:
     tick, i = 0.01, 0
@@ -219,7 +281,7 @@ async def _steady(prod: AIOKafkaProducer, topic: str, rate: int, seconds: float,
     while (el := time.perf_counter() - t0) < seconds:
         due = int(el / tick * per_tick) + 1
         while i < due:
-            cid = f"L{i % 1000:04d}"
+            cid = f"L{(i * 7919) % 100_000:05d}"  # realistic spread: ~1 event per customer
             big = i % 10 == 0
             eid = f"lat-{i}"
             ev = {"type": "transaction", "event_id": eid, "customer_id": cid,
@@ -271,15 +333,24 @@ async def main(a: argparse.Namespace) -> None:
         print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
         one = await workers_rate(r, s1, total, 1)
         print(f"(b) one worker: {one['rate']:,.0f} events/s ({one['rate'] / ceiling:.0%} of a; "
-              f"wall {one['wall_s']:.1f}s incl. start)")
+              f"steady 20-90 %: {one['steady']:,.0f}/s; wall {one['wall_s']:.1f}s incl. start)")
         s2 = s1.model_copy(update={"group_id": "bench-two", "topic_tasks": "two-tasks",
                                    "topic_dead_letter": "two-dlq"})
         await ensure_topics(s2)
         two = await workers_rate(r, s2, total, 2)
-        print(f"(c) two workers: {two['rate']:,.0f} events/s ({two['rate'] / one['rate']:.2f}x b)")
+        print(f"(c) two workers: {two['rate']:,.0f} events/s ({two['rate'] / one['rate']:.2f}x b;"
+              f" steady {two['steady']:,.0f}/s = {two['steady'] / one['steady']:.2f}x)")
+        # (d) on a fresh broker: Tansu's in-memory storage slows down as it fills (the notes
+        # say: a fresh broker per session), which would measure the earlier phases' 600k
+        # messages rather than the worker
+        broker.stop()
+        broker = start_broker()
         for rate in (1000, 3000):
-            res = await latency(broker.bootstrap, r, prefix, rate, a.seconds)
-            print(f"(d) {rate}/s: {res}")
+            # own prefix: an empty directory, so no go-live burst of inactivity timers
+            res = await latency(broker.bootstrap, r, prefix + "lat:", rate, a.seconds)
+            base = await raw_latency(broker.bootstrap, rate, a.seconds)
+            print(f"(d) {rate}/s: worker {res}; baseline broker alone (produce -> consume) "
+                  f"{base}")
     finally:
         keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
         if keys:
@@ -291,6 +362,6 @@ async def main(a: argparse.Namespace) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=300_000)
-    ap.add_argument("--customers", type=int, default=3200)
+    ap.add_argument("--customers", type=int, default=3400)
     ap.add_argument("--seconds", type=float, default=15.0)
     asyncio.run(main(ap.parse_args()))

@@ -10,14 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from rules._standin_templates import install
 
-install()  # no-op once alerting.rules.templates exists
-
-from alerting.directory import Directory, customer_from_dict  # noqa: E402
-from alerting.engine import Engine  # noqa: E402
-from alerting.models import parse_event  # noqa: E402
-from alerting.rules.loader import RuleSet, load_rules  # noqa: E402
+from alerting.directory import Directory, customer_from_dict
+from alerting.engine import Engine
+from alerting.models import parse_event
+from alerting.rules.loader import RuleSet, load_rules
 
 TIERS = [
     {"name": "vip", "min_assets": 1000000, "owner_role": "branch_vp", "large_amount": 500000,

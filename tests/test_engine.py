@@ -213,3 +213,12 @@ def test_seed_and_drop_customers():
     eng.drop_customers(["a"])
     assert eng.customer_ids() == ["b"]
     assert eng.advance(parse_ts("2025-01-01T00:00:00+08:00")[0]) == []  # a's timer went too
+
+
+def test_bad_customer_update_is_a_bad_event_and_changes_nothing():
+    eng = Engine(build_rules(BIG), make_directory())
+    for bad in ({"assets": "lots"}, {"age": "old"}, {"last_activity_at": "yesterday"}):
+        with pytest.raises(BadEvent) as e:
+            eng.process(parse_event({"type": "customer", "customer_id": "c1", **bad}))
+        assert e.value.reason == "bad_customer" or e.value.reason.startswith("bad_")
+    assert eng.directory.customer("c1").assets == 30000000

@@ -113,7 +113,8 @@ class _Loader:
         if self.data is None:
             self.data = {}
         if not isinstance(self.data, dict):
-            self.problem("the rules file must be a mapping (version, tiers, rules, ...)")
+            self.problem("the rules file must be a mapping (version, tiers, rules, ...)",
+                         field_name="(top level)")
             raise RulesError(self.problems)
 
     def validate(self) -> tuple[RulesFile | None, list[int]]:
@@ -138,7 +139,14 @@ class _Loader:
             return None, []
 
     def pydantic_problem(self, err: Any) -> None:
-        loc = _real_path(self.data, err["loc"])
+        raw_loc = tuple(err["loc"])
+        rules = self.data.get("rules")
+        if len(raw_loc) >= 3 and raw_loc[0] == "rules" and isinstance(rules, list) \
+                and isinstance(raw_loc[1], int) and raw_loc[1] < len(rules) \
+                and isinstance(rules[raw_loc[1]], dict) \
+                and raw_loc[2] == rules[raw_loc[1]].get("kind"):
+            raw_loc = raw_loc[:2] + raw_loc[3:]  # drop the union tag (the kind's name)
+        loc = _real_path(self.data, raw_loc)
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "kind")
         msg = err["msg"]
@@ -223,7 +231,7 @@ class _Ctx:
             return compile_expr(source, schema_for(roots), functions_for(self.resolver),
                                 expect=T.BOOL if expect is None else expect)
         except ExpressionError as e:
-            col = f" (column {e.col})" if e.col is not None else ""
+            col = f" (column {e.col})" if e.col is not None and "column" not in str(e) else ""
             self.loader.problem(f"{e}{col}", ("rules", self.i, field_name),
                                 rule_id=self.rule.id, field_name=field_name)
             raise _Skip from None

@@ -60,11 +60,12 @@ class ReactivationRule(CompiledRule):
         self.types = event_types(where)
 
     def triggers(self) -> list[tuple[str, frozenset[str] | None]]:
-        return [(t, None) for t in sorted(self.types)]
+        return []  # not indexed: the engine calls it for activity after a long silence
 
     def on_event(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any) -> None:
+        """Called by the engine only for activity events (``activity:``)."""
         last = cs.last_act
-        if last is None or ev.ts - last < self.dormant_for or not eng.is_activity(ev):
+        if last is None or ev.ts - last < self.dormant_for or ev.type not in self.types:
             return
         if not self.where_fn(ev, cust, None):
             return

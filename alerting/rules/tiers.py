@@ -39,8 +39,13 @@ class TierResolver:
 
     def limit(self, customer: Any) -> int | None:
         """The tier's ``large_amount`` in cents or None (``tier_limit(customer)``)."""
-        t = self.of(customer)
-        return t.large_amount if t is not None else None
+        if customer is None:
+            return None
+        if customer.tier is not None:  # rare: the general path
+            t = self.of(customer)
+            return t.large_amount if t is not None else None
+        i = bisect_right(self._mins, customer.assets or 0)
+        return self._asc[i - 1].large_amount if i else None
 
     def label(self, customer: Any, locale: str | None = None) -> str:
         """Display name of the customer's tier in a locale."""

@@ -16,7 +16,8 @@ Example::
       title: "7天内流出 {{ window_sum|money }} 元，占资产 {{ share|pct }}"
 
 Evidence: ``window_sum``, ``window_count``, ``window_max``, ``window_start``, ``window_end``,
-``window_days``, ``assets``, ``share`` (sum / assets) and the last event ids (at most 3).
+``window_days``, ``assets``, ``share`` (sum / assets); event ids: the previous matching event
+and the current one (a task updated inside its cooldown accumulates them, up to 50).
 Situation key: the bucket in which the window started to fire (one task per firing spell).
 """
 
@@ -35,9 +36,7 @@ if TYPE_CHECKING:
     from alerting.rules.expr import Compiled
 
 MAX_BUCKETS = 400
-_SEP = "\x1f"  # between the last event ids, kept as one string (one object, not a list)
 _EMPTY = (-1, 0, 0)
-LAST_IDS = 3
 
 
 class WindowSpec(RuleSpec):
@@ -91,8 +90,8 @@ class Agg:
 
 
 class WindowRule(CompiledRule):
-    """State per customer: ``["id1\x1fid2\x1fid3", array[firing_bucket, sum, count, b0, sum0,
-    count0, (max0), b1, ...]]``: the last event ids as one string and an int64 array (8 bytes a
+    """State per customer: ``[last event id, array[firing_bucket, sum, count, b0, sum0, count0,
+    (max0), b1, ...]]``: the id of the latest matching event and an int64 array (8 bytes a
     number, not a 28-byte int object) with buckets ascending and running totals over them
     (``max`` per bucket only for the max aggregate); ``firing_bucket`` is -1 while ``having``
     is false."""
@@ -112,6 +111,8 @@ class WindowRule(CompiledRule):
         self.with_max = spec.aggregate == "max"
         self.stride = 4 if self.with_max else 3
         self.having_fn = having.fn
+        # agg.start / agg.end are only computed per event if ``having`` reads them
+        self.span_needed = bool({"agg.start", "agg.end"} & having.names)
         self.bucket = spec.bucket_ms
         self.n = spec.window // self.bucket
         self.window = spec.window
@@ -154,24 +155,22 @@ class WindowRule(CompiledRule):
         else:
             lo = b - self.n
         self._add(st, b, x)
-        ids = slot[0]
-        ids = f"{ids}{_SEP}{ev.event_id}" if ids else ev.event_id
-        if ids.count(_SEP) >= LAST_IDS:
-            ids = ids[ids.index(_SEP) + 1:]
-        slot[0] = ids
+        prev_id = slot[0]  # the previous matching event's id (evidence), then this one's
+        slot[0] = ev.event_id
         agg = self.agg
         agg.sum = st[1]
         agg.count = st[2]
         if self.with_max:
             agg.max = max(st[6::4])
-        agg.start = st[3] * self.bucket - self.tz_ms
-        agg.end = ts
+        if self.span_needed:
+            agg.start = st[3] * self.bucket - self.tz_ms
+            agg.end = ts
         if not self.having_fn(ev, cust, agg):
             st[0] = -1
             return
         if st[0] < 0 or st[0] <= lo:
             st[0] = b
-        self._fire(eng, cs, ev, cust, slot)
+        self._fire(eng, cs, ev, cust, st, (prev_id, ev.event_id) if prev_id else (ev.event_id,))
 
     def _drop_if_expired(self, cs: CustomerState, slot: Any, ts: int) -> None:
         """Free a window whose every bucket has left it (the customer's other events pass by
@@ -192,7 +191,15 @@ class WindowRule(CompiledRule):
         stride = self.stride
         st[1] += x
         st[2] += 1
-        i = len(st) - stride
+        n = len(st)
+        if n == 3 or st[n - stride] < b:  # the usual cases: a new latest bucket...
+            st.extend((b, x, 1, x) if self.with_max else (b, x, 1))
+            return
+        if st[n - stride] == b and not self.with_max:  # ...or the latest one again
+            st[n - stride + 1] += x
+            st[n - stride + 2] += 1
+            return
+        i = n - stride
         while i >= 3 and st[i] > b:
             i -= stride
         if i >= 3 and st[i] == b:
@@ -214,9 +221,10 @@ class WindowRule(CompiledRule):
         """Inverse of ``dump_state``."""
         return [str(raw[0]), array("q", raw[1])]
 
-    def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, slot: Any) -> None:
-        st = slot[1]
+    def _fire(self, eng: Engine, cs: CustomerState, ev: Any, cust: Any, st: array[int],
+              ids: tuple[str, ...]) -> None:
         agg = self.agg
+        agg.start, agg.end = st[3] * self.bucket - self.tz_ms, ev.ts
         assets = getattr(cust, "assets", 0) or 0
         evidence: dict[str, Any] = {
             "window_sum": agg.sum, "window_count": agg.count, "window_max": agg.max,
@@ -227,7 +235,7 @@ class WindowRule(CompiledRule):
         if ev.type == "transaction":
             evidence["amount"] = ev.amount
         eng.emit(self, cs, cust, situation=f"b{st[0]}", ts=ev.ts, tz=ev.tz,
-                 evidence=evidence, event_ids=tuple(slot[0].split(_SEP)), event=ev)
+                 evidence=evidence, event_ids=ids, event=ev)
 
 
 def compile_rule(spec: WindowSpec, index: int, ctx: Any) -> WindowRule:

@@ -10,6 +10,7 @@ crash, a rebalance or a backtest sees the same order.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class Shard:
         self.dirty_profiles: set[str] = set()
         self.changed = False  # anything applied since the last checkpoint
         self.dropped = 0  # fetches that repeated buffered offsets
+        self.since = 0  # events applied since this shard's last checkpoint
+        self.last_ckpt = time.monotonic()
 
     def add(self, topic: str, items: list[Item]) -> None:
         """Buffer fetched records of one topic (in offset order)."""

@@ -85,3 +85,35 @@ async def test_directory_load_to_redis_and_kafka(settings: Settings, redis: aior
     assert wire[some.customer_id]["type"] == "customer"
     mgr = await read_all(settings.kafka_bootstrap, settings.topic_managers)
     assert len(mgr) == len(d.managers)
+
+
+@pytest.mark.integration
+async def test_worker_serves_health_and_metrics(settings: Settings) -> None:
+    import asyncio
+    import signal
+    import time
+
+    import httpx
+
+    port = free_port()
+    s = settings.model_copy(update={"rules_path": DATA / "rules.yaml", "web_enabled": True,
+                                    "web_port": port})
+    env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v) for k, v in s.model_dump().items()}}
+    proc = subprocess.Popen([EXE, "worker"], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            while True:
+                assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+                try:
+                    if (await c.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "worker never became ready"
+                await asyncio.sleep(0.1)
+            assert (await c.get("/healthz")).json() == {"status": "ok"}
+            assert "alerting_checkpoint_seconds" in (await c.get("/metrics")).text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

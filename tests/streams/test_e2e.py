@@ -165,3 +165,38 @@ async def test_kill_9_three_times_loses_and_duplicates_nothing(
     assert kills == 3
     assert len(got) == len(set(got)), "a task was delivered twice"
     assert as_set(got) == want
+
+
+async def test_dispatch_stores_every_task(settings: Settings, redis: aioredis.Redis,
+                                          sample: Any) -> None:
+    from alerting.errors import TaskNotFound
+    from alerting.rules.loader import load_rules
+    from alerting.store.redis import RedisTaskStore
+    from alerting.streams.dispatch import run_dispatch
+
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES, "dispatch": True})
+    await prepare(s, redis, data, events)
+    store = RedisTaskStore(redis, prefix=s.redis_prefix)
+    ids = {tid for tid, _, _ in want}
+    stop = asyncio.Event()
+    async with worker(s, redis) as w:
+        side = asyncio.create_task(run_dispatch(s, load_rules(RULES), w.directory, redis, stop,
+                                                Metrics(CollectorRegistry())))
+
+        async def stored() -> bool:
+            assert not side.done(), side.exception()
+            for tid in ids:
+                try:
+                    await store.get(tid)
+                except TaskNotFound:
+                    return False
+            return True
+        try:
+            await wait_for(stored, 60, "every task in the Redis task store")
+        finally:
+            stop.set()
+            await side
+    latest = {tid: rev for tid, rev, _ in sorted(want)}
+    for tid in list(ids)[:10]:
+        assert (await store.get(tid)).revision == latest[tid]
