@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alerting.durations import parse_duration
 from alerting.errors import AlertingError
-from alerting.rules.common import parse_duration
 from alerting.store.effectiveness import (
     DEFAULT_FALSE_ALARM_THRESHOLD,
     DEFAULT_MIN_RESOLVED,

@@ -20,8 +20,8 @@ import orjson
 import redis.asyncio as aioredis
 import typer
 
+from alerting.durations import parse_duration
 from alerting.errors import AlertingError, Forbidden, ServiceUnavailable, TaskNotFound
-from alerting.rules.common import parse_duration
 from alerting.store.lifecycle import TaskService
 from alerting.store.redis import RedisTaskStore
 from alerting.streams.directory import load_directory

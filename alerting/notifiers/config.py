@@ -8,30 +8,12 @@ rules file holds no secret; :func:`resolve_secret` reads the variable when the n
 from __future__ import annotations
 
 import os
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from alerting.durations import parse_seconds
 from alerting.errors import ConfigError
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
-                 None: 1.0}
-
-
-def parse_seconds(value: object) -> float:
-    """A duration as float seconds: a number (seconds) or a string like ``"500ms"``, ``"30s"``,
-    ``"5m"``, ``"1h"``."""
-    if isinstance(value, bool):
-        raise ValueError("duration must be a number of seconds or a string like '30s'")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(f"bad duration {value!r}: use e.g. 500ms, 30s, 5m, 1h")
-    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-
 
 Seconds = Annotated[float, Field(ge=0)]
 

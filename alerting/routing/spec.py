@@ -50,11 +50,10 @@ from pydantic import (
     model_validator,
 )
 
+from alerting.durations import parse_duration
 from alerting.notifiers.config import NotifierConfig
-from alerting.timeutil import DAY, HOUR, MINUTE, SECOND
+from alerting.timeutil import DAY, HOUR, MINUTE
 
-_DUR = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_MS = {"ms": 1, "s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY, "w": 7 * DAY}
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -63,16 +62,7 @@ MATCH_KEYS = ("rule", "severity", "tier", "branch", "assignee", "assignee_role",
 
 def parse_duration_ms(value: Any) -> int:
     """``"15m"`` → 900000; a bare number is seconds. Raises ValueError with a readable message."""
-    if isinstance(value, bool):
-        raise ValueError("duration must be a string like '15m' or a number of seconds")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("duration must not be negative")
-        return int(value * SECOND)
-    m = _DUR.match(str(value))
-    if not m:
-        raise ValueError(f"bad duration {value!r}: use e.g. 30s, 15m, 2h, 3d")
-    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+    return parse_duration(value, bare="s")
 
 
 def parse_hhmm(value: str) -> int:

@@ -8,43 +8,18 @@ adds its own fields and implements the runtime behaviour in a ``CompiledRule`` s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from alerting.durations import parse_duration
 from alerting.errors import BadEvent
 from alerting.money import parse_money
 
 if TYPE_CHECKING:
     from alerting.engine import CustomerState, Engine
     from alerting.rules.expr import Compiled
-
-_DURATION_RE = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-            "w": 7 * 86_400_000}
-
-
-def parse_duration(value: Any) -> int:
-    """``"90d"``, ``"36h"``, ``"15m"``, ``"1d12h"`` → milliseconds. Bare numbers are refused
-    because their unit would be a guess."""
-    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
-        return 0
-    if not isinstance(value, str):
-        raise ValueError("duration must be a string like '90d', '36h' or '15m'")
-    text = value.strip().replace(" ", "")
-    pos, total = 0, 0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _UNIT_MS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"bad duration {value!r}: use a number and a unit (ms, s, m, h, d, w), "
-                         "e.g. '90d' or '36h'")
-    return total
-
 
 def _money(value: Any) -> int:
     try:

@@ -17,10 +17,11 @@ from collections.abc import Callable
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from alerting.directory import Directory, manager_from_dict
-from alerting.errors import ConfigError
+from alerting.errors import ConfigError, ServiceUnavailable
 from alerting.metrics import Metrics, default_metrics
 from alerting.settings import Settings
 from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
@@ -234,7 +235,11 @@ class Worker:
         stops without checkpointing past it, and a restart replays)."""
         pending, self._pending = self._pending, []
         if pending:
-            await asyncio.gather(*pending)
+            try:
+                await asyncio.gather(*pending)
+            except KafkaError as e:
+                raise ServiceUnavailable(f"kafka: producing output failed: "
+                                         f"{type(e).__name__}") from None
 
     def _count(self, out: Outcome) -> None:
         for (topic, outcome), n in out.by_topic.items():
@@ -298,12 +303,13 @@ class Worker:
         new = sorted({tp.partition for tp in assigned} - set(self.shards))
         async with self.lock:
             cps = {p: await self.store.load(p) for p in new}
-            start: dict[int, int] = {}
+            start: dict[int, int] = {}  # empty = from the beginning (a partition without a
+            # checkpoint may have produced tasks anywhere before it crashed)
             if cps and all(cp is not None for cp in cps.values()):
                 for q in self.out_hw:
                     start[q] = min(cp.out_offsets.get(q, 0) for cp in cps.values()
                                    if cp is not None)
-            if new:  # no checkpoint for some partition: its tasks may be anywhere
+            if new:
                 values = await recovery.read_range(self.side, self.s.topic_tasks, start)
                 self.delivered |= recovery.dedup_keys(values)
             for p in new:
