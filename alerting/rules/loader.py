@@ -139,14 +139,7 @@ class _Loader:
             return None, []
 
     def pydantic_problem(self, err: Any) -> None:
-        raw_loc = tuple(err["loc"])
-        rules = self.data.get("rules")
-        if len(raw_loc) >= 3 and raw_loc[0] == "rules" and isinstance(rules, list) \
-                and isinstance(raw_loc[1], int) and raw_loc[1] < len(rules) \
-                and isinstance(rules[raw_loc[1]], dict) \
-                and raw_loc[2] == rules[raw_loc[1]].get("kind"):
-            raw_loc = raw_loc[:2] + raw_loc[3:]  # drop the union tag (the kind's name)
-        loc = _real_path(self.data, raw_loc)
+        loc = _real_path(self.data, tuple(err["loc"]))
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "kind")
         msg = err["msg"]
@@ -269,10 +262,20 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
 
 
 def _real_path(data: Any, loc: tuple[Any, ...]) -> Path_:
-    """Drop pydantic's extra loc parts (union tags, validator names) that are not keys."""
+    """Drop pydantic's extra loc parts (union tags, validator names) that are not keys.
+
+    A discriminated union puts the tag (``window``) right after the item it picked, so in a
+    ``kind: window`` rule ``("rules", 0, "window", "aggregate")`` names ``aggregate``; the tag
+    must be dropped before the item's keys are looked at, since ``window`` is also a field."""
     out: list[str | int] = []
     cur = data
+    entered = True  # cur was just reached: the next part may be its union tag
     for part in loc:
+        if entered and isinstance(cur, dict) and isinstance(part, str) \
+                and part in _TAGS and part in (cur.get("kind"), cur.get("type")):
+            entered = False
+            continue
+        entered = isinstance(part, int)
         if (isinstance(cur, dict) and part in cur) or (
                 isinstance(cur, list) and isinstance(part, int) and part < len(cur)):
             out.append(part)
@@ -283,7 +286,18 @@ def _real_path(data: Any, loc: tuple[Any, ...]) -> Path_:
     return tuple(out)
 
 
-_TAGS = frozenset(KINDS) | {"str", "Localized", "function-after", "function-before"}
+def _notifier_types() -> frozenset[str]:
+    from typing import get_args
+
+    from alerting.notifiers.config import NotifierConfig
+
+    union = get_args(NotifierConfig)[0]
+    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
+
+
+# union tags pydantic puts in error locations: rule kinds, notifier types, wrapper names
+_TAGS = (frozenset(KINDS) | _notifier_types()
+         | {"str", "Localized", "function-after", "function-before"})
 
 
 def _fmt(loc: Path_) -> str:

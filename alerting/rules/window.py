@@ -15,8 +15,9 @@ Example::
       having: agg.sum >= 0.5 * customer.assets and customer.assets > 0
       title: "7天内流出 {{ window_sum|money }} 元，占资产 {{ share|pct }}"
 
-Evidence: ``window_sum``, ``window_count``, ``window_max``, ``window_start``, ``window_end``,
-``window_days``, ``assets``, ``share`` (sum / assets); event ids: the previous matching event
+Evidence: ``window_count``, ``window_sum`` and ``share`` (sum / assets, 4 decimals; not for
+``count``), ``window_max`` (only for ``max``), ``window_start``, ``window_end``,
+``window_days``, ``assets``, ``amount``; event ids: the previous matching event
 and the current one (a task updated inside its cooldown accumulates them, up to 50).
 Situation key: the bucket in which the window started to fire (one task per firing spell).
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from alerting.rules.common import CompiledRule, Duration, RuleSpec, triggers_of
 from alerting.timeutil import DAY, HOUR
@@ -45,35 +46,50 @@ class WindowSpec(RuleSpec):
     default_cooldown: ClassVar[int] = 7 * DAY
     kind: Literal["window"]
     window: Duration
-    bucket: Duration | None = None
+    # validated even when absent: the default bucket may make too many buckets
+    bucket: Duration | None = Field(None, validate_default=True)
     aggregate: Literal["sum", "count", "max"] = "sum"
     value: str = "event.amount"
     having: str
 
-    @model_validator(mode="after")
-    def _buckets(self) -> WindowSpec:
-        if self.window <= 0:
+    # field validators, not a model validator, so that an error names the field and its line
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: int) -> int:
+        if v <= 0:
             raise ValueError("window must be positive")
-        b = self.bucket_ms
-        if b <= 0 or self.window % b:
+        return v
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: int | None, info: ValidationInfo) -> int | None:
+        window = info.data.get("window")
+        if window is None:  # the window itself is invalid (reported there)
+            return v
+        b = _bucket_ms(window, v)
+        if b <= 0 or window % b:
             raise ValueError("window must be a whole multiple of bucket")
-        if self.window // b > MAX_BUCKETS:
+        if window // b > MAX_BUCKETS:
             raise ValueError(f"at most {MAX_BUCKETS} buckets per window: use a larger bucket")
-        return self
+        return v
 
     @property
     def bucket_ms(self) -> int:
         """The bucket size in ms (explicit, or 1d / 1h / the window itself)."""
-        if self.bucket is not None:
-            return self.bucket
-        if self.window >= 2 * DAY and self.window % DAY == 0:
-            return DAY
-        if self.window >= 2 * HOUR and self.window % HOUR == 0:
-            return HOUR
-        return self.window
+        return _bucket_ms(self.window, self.bucket)
 
     def expressions(self) -> dict[str, str]:
         return {**super().expressions(), "value": self.value, "having": self.having}
+
+
+def _bucket_ms(window: int, bucket: int | None) -> int:
+    if bucket is not None:
+        return bucket
+    if window >= 2 * DAY and window % DAY == 0:
+        return DAY
+    if window >= 2 * HOUR and window % HOUR == 0:
+        return HOUR
+    return window
 
 
 class Agg:
@@ -100,6 +116,9 @@ class WindowRule(CompiledRule):
     evidence_keys: ClassVar[frozenset[str]] = frozenset(
         {"window_sum", "window_count", "window_max", "window_start", "window_end",
          "window_days", "assets", "share", "amount"})
+    _NOT_FOR: ClassVar[dict[str, frozenset[str]]] = {
+        "sum": frozenset({"window_max"}), "max": frozenset(),
+        "count": frozenset({"window_sum", "window_max", "share"})}
 
     def __init__(self, spec: WindowSpec, index: int, where: Compiled, cooldown_ms: int,
                  value: Compiled, having: Compiled, tz_ms: int) -> None:
@@ -110,6 +129,9 @@ class WindowRule(CompiledRule):
         self.count_only = spec.aggregate == "count"
         self.with_max = spec.aggregate == "max"
         self.stride = 4 if self.with_max else 3
+        # templates may name only the evidence this aggregate produces (checked at load)
+        self.evidence_keys = (  # type: ignore[misc]  # narrowed per rule, read by the loader
+            WindowRule.evidence_keys - self._NOT_FOR[spec.aggregate])
         self.having_fn = having.fn
         # agg.start / agg.end are only computed per event if ``having`` reads them
         self.span_needed = bool({"agg.start", "agg.end"} & having.names)
@@ -226,12 +248,16 @@ class WindowRule(CompiledRule):
         agg = self.agg
         agg.start, agg.end = st[3] * self.bucket - self.tz_ms, ev.ts
         assets = getattr(cust, "assets", 0) or 0
-        evidence: dict[str, Any] = {
-            "window_sum": agg.sum, "window_count": agg.count, "window_max": agg.max,
-            "window_start": agg.start, "window_end": agg.end,
-            "window_days": round(self.window / DAY, 2), "assets": assets,
-            "share": round(agg.sum / assets, 4) if assets > 0 and not self.count_only else None,
-        }
+        evidence: dict[str, Any] = {"window_count": agg.count}
+        # only the aggregates the rule computes: a count window has no sum (its running total
+        # counts events, not money) and only a max window keeps the per-bucket max
+        if not self.count_only:
+            evidence["window_sum"] = agg.sum
+            evidence["share"] = round(agg.sum / assets, 4) if assets > 0 else None
+        if self.with_max:
+            evidence["window_max"] = agg.max
+        evidence.update(window_start=agg.start, window_end=agg.end,
+                        window_days=round(self.window / DAY, 2), assets=assets)
         if ev.type == "transaction":
             evidence["amount"] = ev.amount
         eng.emit(self, cs, cust, situation=f"b{st[0]}", ts=ev.ts, tz=ev.tz,

@@ -34,6 +34,15 @@ def _scrape(port: int, deadline: float) -> str:
             time.sleep(0.05)  # polling a server that is starting, with a deadline
 
 
+def _wait_for(port: int, deadline: float, name: str, **labels: str) -> str:
+    text = _scrape(port, deadline)
+    while _value(text, name, **labels) < 1:
+        assert time.monotonic() < deadline, text[-2000:]
+        time.sleep(0.05)  # polling a live endpoint, with a deadline
+        text = _scrape(port, deadline)
+    return text
+
+
 def _value(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
@@ -56,12 +65,10 @@ def test_metrics_port_counts_events_tasks_and_dead_letters(tmp_path: Path) -> No
     proc.stdin.write(b"\n".join(lines) + b"\n{not json\n")
     proc.stdin.flush()
     deadline = time.monotonic() + 30
-    text = _scrape(port, deadline)
-    # the task for the first large withdrawal appears while stdin is still open
-    while _value(text, "alerting_tasks_created_total", rule="large-withdrawal") < 1:
-        assert time.monotonic() < deadline, text[-2000:]
-        time.sleep(0.05)  # polling a live endpoint, with a deadline
-        text = _scrape(port, deadline)
+    # the task for the first large withdrawal and the bad line's dead letter are visible while
+    # stdin is still open
+    text = _wait_for(port, deadline, "alerting_tasks_created_total", rule="large-withdrawal")
+    text = _wait_for(port, deadline, "alerting_dead_letters_total", reason="bad_json")
     assert _value(text, "alerting_dead_letters_total", reason="bad_json") == 1
     proc.stdin.close()
     proc.wait(timeout=30)

@@ -161,3 +161,48 @@ def test_fingerprints_ignore_presentation_but_see_tiers():
                    .replace("large_amount: 100000", "large_amount: 90000"))
     assert a.fingerprints["ok-rule"] == b.fingerprints["ok-rule"]
     assert c.fingerprints["ok-rule"] != d.fingerprints["ok-rule"]
+
+
+def test_window_rule_errors_name_the_field_not_the_union_tag():
+    # ``window`` is both the kind's name (pydantic's union tag) and a field of the rule
+    p = one("""\
+      - id: bad
+        kind: window
+        window: 7d
+        aggregate: median
+        having: agg.sum > 1
+        title: x
+    """)
+    assert (p.rule_id, p.field, p.line) == ("bad", "aggregate", 12)
+    p = one("""\
+      - id: bad
+        kind: window
+        window: 7d
+        bucket: 5d
+        having: agg.sum > 1
+        title: x
+    """)
+    assert (p.rule_id, p.field, p.line) == ("bad", "bucket", 12)
+    assert "multiple of bucket" in p.message
+
+
+def test_expression_error_names_the_column_once():
+    p = one("""\
+      - id: bad
+        kind: threshold
+        where: event.amount >= "x"
+        title: x
+    """)
+    assert p.message.count("column") == 1, p.message
+
+
+def test_window_templates_may_name_only_their_aggregates():
+    p = one("""\
+      - id: bad
+        kind: window
+        window: 1d
+        aggregate: count
+        having: agg.count > 1
+        title: "{{ window_sum }}"
+    """)
+    assert (p.rule_id, p.field) == ("bad", "title")

@@ -97,3 +97,23 @@ def test_bucket_must_divide_window(rules):
 
     with pytest.raises(RulesError, match="multiple of bucket"):
         rules({**OUT, "window": "7d", "bucket": "5h"})
+
+
+def test_evidence_holds_only_the_aggregates_of_the_rule(rules, engine, txn):
+    eng = engine(rules(OUT), {"customer_id": "c1", "assets": "3"})
+    t = run(eng, [txn(amount="0.10"), txn(amount="0.20", ts="2024-03-01T11:00:00+08:00")])
+    ev = t[0].evidence
+    assert "window_max" not in ev and ev["window_sum"] == "0.30" and ev["share"] == 0.1
+    r = {"id": "cnt", "kind": "window", "where": "true", "window": "1d",
+         "aggregate": "count", "having": "agg.count >= 2"}
+    t = run(engine(rules(r)), [txn(amount="7"), txn(amount="9", ts="2024-03-01T11:00:00+08:00")])
+    ev = t[0].evidence
+    assert ev["window_count"] == 2
+    assert not {"window_sum", "window_max", "share"} & set(ev)
+
+
+def test_share_is_rounded_to_four_decimals(rules, engine, txn):
+    r = {**OUT, "having": "agg.sum >= 1"}
+    eng = engine(rules(r), {"customer_id": "c1", "assets": "3"})
+    t = eng.process(txn(amount="1"))
+    assert t[0].evidence["share"] == 0.3333

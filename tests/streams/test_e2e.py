@@ -107,15 +107,23 @@ async def test_worker_equals_backtest(settings: Settings, redis: aioredis.Redis,
 
 async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
                                      sample: Any) -> None:
+    """The second worker joins mid-stream: a real rebalance (revoke → checkpoint → restore on
+    the other worker) in the middle of the input, and the union still equals one worker."""
     data, events, want = sample
-    s = settings.model_copy(update={"rules_path": RULES})
+    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
+                                    "checkpoint_events": 20})
     await prepare(s, redis, data, events)
-    async with worker(s, redis) as w1, worker(s, redis) as w2:
-        async def shared() -> bool:
-            return bool(w1.shards) and bool(w2.shards)
-        await wait_for(shared, 30, "both workers own partitions")
-        got = await settle(s, len(want), 60)
-        assert set(w1.shards).isdisjoint(w2.shards)
+    async with worker(s, redis) as w1:
+        async def started() -> bool:
+            return w1.stats["events"] >= len(events) // 5
+        await wait_for(started, 30, "the first worker under way")
+        async with worker(s, redis) as w2:
+            async def shared() -> bool:
+                return bool(w1.shards) and bool(w2.shards)
+            await wait_for(shared, 30, "both workers own partitions")
+            assert w1.stats["events"] < len(events), "the rebalance must land mid-stream"
+            assert set(w1.shards).isdisjoint(w2.shards)
+            got = await settle(s, len(want), 60)
     assert len(got) == len(set(got))
     assert as_set(got) == want
 

@@ -128,3 +128,19 @@ async def test_restart_resumes_from_checkpoint(settings: Settings, redis: aiored
     got = await tasks_in(settings)
     assert len(got) == len(set(got))
     assert task_set(got) == want
+
+
+async def test_wall_clock_watermark_fires_timers(settings: Settings, redis: aioredis.Redis
+                                                 ) -> None:
+    """In live mode timers follow the wall clock: every customer of this 2025 stream has been
+    inactive for more than 30 days by now, so each gets its inactivity task."""
+    events = make_events(customers=8, per_customer=5)
+    s = settings.model_copy(update={"watermark": "wall"})
+    await produce_events(s, events)
+    customers = {e["customer_id"] for e in events}
+    async with running(s, redis):
+        async def all_idle() -> bool:
+            idle = {orjson.loads(v)["customer_id"] for v in await tasks_in(s)
+                    if orjson.loads(v)["rule_id"] == "idle"}
+            return idle == customers
+        await wait_for(all_idle, 30, "inactivity tasks from the wall clock")
