@@ -17,6 +17,7 @@ from rich.table import Table
 
 from alerting.backtest import Replay, TaskCollector, build_engine, replay
 from alerting.cli.run_metrics import RunMetrics
+from alerting.cli.run_notify import notify_sync
 from alerting.cli.run_serve import check_secret, serve_tasks
 from alerting.directory import Directory
 from alerting.errors import ConfigError
@@ -157,6 +158,11 @@ def run(
         "--serve", min=0, help="Then serve the tasks on the inbox page and API at this port "
                                "(0 = any free port; needs ALERTING_API_SECRET).")] = None,
     host: Annotated[str, typer.Option(help="Address for --serve.")] = "127.0.0.1",
+    notify: Annotated[bool, typer.Option(
+        "--notify", help="Then push the tasks through the receivers of the rules file's "
+                         "routing tree (webhooks, robots, e-mail, …).")] = False,
+    notify_timeout: Annotated[float, typer.Option(
+        help="With --notify: how long to keep retrying failing receivers (seconds).")] = 30.0,
     metrics_port: Annotated[int | None, typer.Option(
         "--metrics-port", min=0, help="Serve Prometheus /metrics, /healthz and /readyz on this "
                                       "port while running (0 = any free port).")] = None,
@@ -174,7 +180,7 @@ def run(
         live = RunMetrics.start(metrics_port, console) if metrics_port is not None else None
         with EventSource(ev_path) as src, DeadLetterWriter(dead_letter) as dlw, \
                 _maybe_open(out) as fh:
-            sink = RunSink(console, fh, quiet, keep=serve is not None, metrics=live)
+            sink = RunSink(console, fh, quiet, keep=serve is not None or notify, metrics=live)
             lines = live.count_lines(src.lines()) if live else src.lines()
             r = replay(lines, [engine], _dead_letter_to(dlw, live), sink)
         if live is not None:
@@ -182,6 +188,10 @@ def run(
         render_run_summary(console, r, sink.created, sink.updated, engine_stats(engine))
         if dlw.total and dead_letter is not None:
             console.print(f"bad events written to {dead_letter}")
+        if notify:
+            sent = notify_sync(engine.ruleset, directory, sink.collect.final(),
+                               timeout_s=notify_timeout)
+            console.print("notifications: " + "  ".join(f"{k} {v}" for k, v in sent.items()))
         if serve is not None:
             serve_tasks(sink.collect.final(), directory, host, serve, console)
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from alerting.directory import DirectoryReader
 from alerting.errors import AlertingError, TaskNotFound
+from alerting.logs import log_escalation
 from alerting.metrics import Metrics
 from alerting.notifiers.base import Notification
 from alerting.routing import render
@@ -160,14 +161,18 @@ class Dispatcher:
         sent += await self._digest(now_ms)
         return sent
 
-    async def _flush(self, now: int) -> int:
+    async def flush_all(self) -> int:
+        """Send every waiting group now, whatever its ``group_wait`` (end of a batch run)."""
+        return await self._flush(self._now_ms(), force=True)
+
+    async def _flush(self, now: int, *, force: bool = False) -> int:
         sent = 0
         for key, g in list(self._groups.items()):
             last = self._last_flush.get(key)
             due = g.first_ms + g.opts.group_wait_ms
             if last is not None:
                 due = max(due, last + g.opts.group_interval_ms)
-            if now < due:
+            if now < due and not force:
                 continue
             del self._groups[key]
             self._last_flush[key] = now
@@ -221,6 +226,8 @@ class Dispatcher:
             task, previous = done
             if self.metrics is not None:
                 self.metrics.escalations.labels(level=str(task.escalation_level)).inc()
+            log_escalation(log, task, level=task.escalation_level, from_id=previous,
+                           to_id=task.assignee_id)
             for opts in match_routes(self.routing.route, task):
                 n = self._notification(
                     opts.receiver or "", "escalation", [task], now,
