@@ -83,6 +83,7 @@ class Engine:
         self._act_channels = frozenset(act.channels) if act.channels is not None else None
         self._act_complaints = act.complaints
         self._timer_rules = [r for r in self.rules if r.has_timer]
+        self._order = {r.id: r.order for r in self.rules}
         wake = [r for r in self.rules if r.kind == "reactivation"]
         self._wake_hooks = [r.on_event for r in wake]
         self._min_dormant = min((r.dormant_for for r in wake), default=_NEVER)  # type: ignore[attr-defined]
@@ -227,6 +228,8 @@ class Engine:
         if watermark_ms > self.watermark:
             self.watermark = watermark_ms
         last_bucket = watermark_ms // WHEEL_MS
+        if not self._wheel_keys or self._wheel_keys[0] > last_bucket:
+            return []  # the usual tick: nothing due
         due: list[tuple[int, str]] = []
         refile: list[CustomerState] = []
         while self._wheel_keys and self._wheel_keys[0] <= last_bucket:
@@ -251,8 +254,9 @@ class Engine:
             self._fire_timers(cs, watermark_ms, self.directory.customer(cid) or UNKNOWN_CUSTOMER)
             out.extend(self._out)
             self._dirty.add(cid)
-        order = {r.id: r.order for r in self.rules}
-        out.sort(key=lambda t: (t.created_ms, t.customer_id, order.get(t.rule_id, 0)))
+        if len(out) > 1:
+            order = self._order
+            out.sort(key=lambda t: (t.created_ms, t.customer_id, order.get(t.rule_id, 0)))
         self._out = []
         return out
 
@@ -262,7 +266,7 @@ class Engine:
             r.on_timer(self, cs, now, cust)
         self.stats.timers_fired += 1
         if len(self._out) - start > 1:
-            order = {r.id: r.order for r in self.rules}
+            order = self._order
             self._out[start:] = sorted(self._out[start:],
                                        key=lambda t: (t.created_ms, order.get(t.rule_id, 0)))
         self._reschedule(cs)

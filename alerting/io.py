@@ -44,7 +44,8 @@ class DeadLetter:
                              "raw": self.raw})
 
 
-def _raw_text(raw: bytes) -> str:
+def raw_text(raw: bytes) -> str:
+    """A rejected line as text for its dead letter (without the newline)."""
     return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
@@ -132,11 +133,12 @@ def decode_line(raw: bytes) -> Event:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadEvent("bad_json", _json_error(exc)) from None
+        raise BadEvent("bad_json", json_error_detail(exc)) from None
     return parse_event(obj)
 
 
-def _json_error(exc: orjson.JSONDecodeError) -> str:
+def json_error_detail(exc: orjson.JSONDecodeError) -> str:
+    """The dead-letter detail of a line that is not JSON."""
     # orjson's message names the position, never quotes the content (no personal data leaks).
     return f"not valid JSON ({exc.msg} at column {exc.colno})"
 
@@ -144,7 +146,8 @@ def _json_error(exc: orjson.JSONDecodeError) -> str:
 def read_events(lines: Iterable[tuple[int, bytes]], on_bad: Callable[[DeadLetter], None],
                 ) -> Iterator[tuple[int, bytes, Event]]:
     """Decode numbered lines; good ones are yielded as (line, raw, event), bad ones go to
-    ``on_bad`` and reading continues."""
+    ``on_bad`` and reading continues. (``backtest.replay`` has this loop inlined: keep the
+    two alike.)"""
     loads, json_error = orjson.loads, orjson.JSONDecodeError  # decode_line, inlined: hot loop
     for lineno, raw in lines:
         try:
@@ -152,17 +155,17 @@ def read_events(lines: Iterable[tuple[int, bytes]], on_bad: Callable[[DeadLetter
                 raise BadEvent("line_too_long", f"line longer than {MAX_LINE_BYTES} bytes")
             ev = parse_event(loads(raw))
         except json_error as exc:
-            on_bad(DeadLetter(lineno, "bad_json", _json_error(exc), _raw_text(raw)))
+            on_bad(DeadLetter(lineno, "bad_json", json_error_detail(exc), raw_text(raw)))
             continue
         except BadEvent as exc:
-            on_bad(DeadLetter(lineno, exc.reason, exc.detail, _raw_text(raw)))
+            on_bad(DeadLetter(lineno, exc.reason, exc.detail, raw_text(raw)))
             continue
         yield lineno, raw, ev
 
 
 def dead_letter_for(lineno: int, raw: bytes, exc: BadEvent) -> DeadLetter:
     """A dead letter for an event the engine rejected (e.g. ``late_event``)."""
-    return DeadLetter(lineno, exc.reason, exc.detail, _raw_text(raw))
+    return DeadLetter(lineno, exc.reason, exc.detail, raw_text(raw))
 
 
 class DeadLetterWriter:
@@ -221,7 +224,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     obj = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    raise ConfigError(f"{path}:{lineno}: {_json_error(exc)}") from None
+                    raise ConfigError(f"{path}:{lineno}: {json_error_detail(exc)}") from None
                 if not isinstance(obj, dict):
                     raise ConfigError(f"{path}:{lineno}: a row must be a JSON object")
                 yield lineno, obj

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     dispatch: bool = Field(False, description="Also run the task dispatcher (routing, "
                            "notifications) on the tasks topic in its own consumer group")
     log_level: str = Field("warning", description="Log level of the worker")
+    log_json: bool = Field(False, description="Write logs as JSON lines (else text); personal "
+                           "data and secrets are masked either way")
+    rules_watch_interval_s: float = Field(2.0, ge=0, description="How often the rules file is "
+                                          "checked for changes (hot reload; 0 = only SIGHUP "
+                                          "and POST /-/reload)")
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from alerting.directory import Directory
 from alerting.metrics import Metrics, default_metrics
+from alerting.ops import LiveRules
+from alerting.reload import RulesReloader
 from alerting.settings import Settings
 from alerting.streams.directory import load_directory
 from alerting.streams.shard import EngineLike
@@ -52,12 +54,16 @@ def rules_engine_factory(s: Settings, ruleset: Any = None) -> EngineFactory:
 
 
 def health_hook(app: web.Application, worker: Worker) -> None:
-    """/healthz, /readyz (partitions assigned and restored) and /metrics."""
+    """/healthz, /readyz (partitions assigned and restored, and Redis answering), /metrics and,
+    when the worker hot-reloads its rules, ``POST /-/reload``."""
+    from alerting.ops import all_ready, redis_ready
     from alerting.web.health import add_health_routes
 
-    async def ready() -> bool:
+    def consuming() -> bool:
         return worker.ready.is_set()
-    add_health_routes(app, metrics_registry=worker.m.registry, ready_check=ready)
+    add_health_routes(app, metrics_registry=worker.m.registry,
+                      ready_check=all_ready(consuming, redis_ready(worker.redis)),
+                      reloader=worker.reloader)
 
 
 def task_api_hook(app: web.Application, worker: Worker) -> None:
@@ -106,25 +112,54 @@ def _report_failure(t: asyncio.Task[None]) -> None:
         log.error("dispatcher stopped with %s: %s", type(e).__name__, e)
 
 
+class Rules:
+    """The worker's rules: the live rule set behind the engine factory, and its reloader
+    (file watch, SIGHUP, ``POST /-/reload``) when the engines come from the rules file."""
+
+    def __init__(self, s: Settings, engine_factory: EngineFactory | None, m: Metrics,
+                 lock: asyncio.Lock) -> None:
+        self.live = LiveRules(None)
+        self.reloader: RulesReloader | None = None
+        self.ruleset: Any = None
+        if engine_factory is None:
+            self.reloader = RulesReloader(s.rules_path, self.live.apply, m, lock=lock)
+            # a bad file at start raises RulesError: one line, exit 2 (worker_cmd)
+            self.ruleset = self.live.ruleset = self.reloader.load_initial()
+            self.factory: EngineFactory = self.live.factory
+        else:
+            self.factory = engine_factory
+            if s.dispatch:
+                from alerting.rules.loader import load_rules
+
+                self.ruleset = load_rules(s.rules_path)
+
+    def bind(self, worker: Worker) -> None:
+        """Swaps reach the engines of the partitions the worker owns at that moment."""
+        self.live.bind(lambda: [sh.engine for sh in worker.shards.values()])
+        worker.reloader = self.reloader
+
+
 async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
                      web_hooks: Sequence[WebHook] = (health_hook,),
-                     metrics: Metrics | None = None) -> None:
-    """Run until SIGTERM/SIGINT. Raises ``ServiceUnavailable`` / ``ConfigError`` at start.
+                     metrics: Metrics | None = None, stop: asyncio.Event | None = None
+                     ) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set). Raises ``ServiceUnavailable`` /
+    ``ConfigError`` / ``RulesError`` at start.
 
-    ``web_hooks`` mount routes on the worker's aiohttp application (``hook(app, worker)``)."""
-    from alerting.rules.loader import load_rules
-
-    ruleset = load_rules(s.rules_path) if engine_factory is None or s.dispatch else None
-    factory = engine_factory or rules_engine_factory(s, ruleset)
+    ``web_hooks`` mount routes on the worker's aiohttp application (``hook(app, worker)``).
+    With the default ``engine_factory`` the rules file is hot-reloaded (``Rules``)."""
     m = metrics or default_metrics()
+    lock = asyncio.Lock()
+    rules = Rules(s, engine_factory, m, lock)
     redis = await connect_redis(s)
     worker: Worker | None = None
     runner = None
     side: list[asyncio.Task[None]] = []
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     try:
         directory = await load_directory(redis, s.redis_prefix)
-        worker = Worker(s, factory, redis, directory, m)
+        worker = Worker(s, rules.factory, redis, directory, m, lock=lock)
+        rules.bind(worker)
         with quiet_kafka_logs():
             await ensure_topics(s)
             await worker.start()
@@ -134,17 +169,19 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if rules.reloader is not None:
+            rules.reloader.start(s.rules_watch_interval_s)  # file watch + SIGHUP
         if s.dispatch:
-            from alerting.streams.dispatch import run_dispatch
-
-            t = asyncio.create_task(run_dispatch(s, ruleset, directory, redis, stop, m))
-            t.add_done_callback(_report_failure)
-            side.append(t)
+            side.append(start_dispatch(s, rules.ruleset, directory, redis, stop, m))
         log.warning("worker started: group %s, %d customers, %d managers", s.group_id,
                     len(directory.customers), len(directory.managers))
         await worker.run(stop)
     finally:
         stop.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().remove_signal_handler(sig)
+        if rules.reloader is not None:
+            await rules.reloader.stop()
         for t in side:
             with contextlib.suppress(Exception):  # already reported by _report_failure
                 await t
@@ -153,3 +190,14 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
         if runner is not None:
             await runner.cleanup()
         await redis.aclose()
+
+
+def start_dispatch(s: Settings, ruleset: Any, directory: Directory, redis: Any,
+                   stop: asyncio.Event, m: Metrics) -> asyncio.Task[None]:
+    """The dispatcher beside the worker (routing from the rules at start: a routing change
+    needs a restart, rule changes do not)."""
+    from alerting.streams.dispatch import run_dispatch
+
+    t = asyncio.create_task(run_dispatch(s, ruleset, directory, redis, stop, m))
+    t.add_done_callback(_report_failure)
+    return t

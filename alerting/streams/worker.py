@@ -10,9 +10,11 @@ awaits, never one per event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -23,6 +25,7 @@ from aiokafka.partitioner import murmur2
 from alerting.directory import Directory, manager_from_dict
 from alerting.errors import ConfigError, ServiceUnavailable
 from alerting.metrics import Metrics, default_metrics
+from alerting.ops import EngineStatsRecorder, record_tasks
 from alerting.settings import Settings
 from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
 from alerting.streams import recovery
@@ -33,6 +36,8 @@ from alerting.streams.topics import new_consumer, new_producer, start_kafka
 from alerting.streams.watermark import SharedWatermark
 
 log = logging.getLogger("alerting.worker")
+task_log = logging.getLogger("alerting.tasks")
+ENGINE_TOPIC = "engine"  # label of engine-side outcomes (duplicate) that are not per topic
 EngineFactory = Callable[[Directory], EngineLike]
 
 
@@ -51,7 +56,8 @@ class Worker:
     """One worker process's consume → engine → produce → checkpoint loop."""
 
     def __init__(self, settings: Settings, engine_factory: EngineFactory, redis: object,
-                 directory: Directory, metrics: Metrics | None = None) -> None:
+                 directory: Directory, metrics: Metrics | None = None,
+                 lock: asyncio.Lock | None = None) -> None:
         self.s = settings
         self.engine_factory = engine_factory
         self.redis = redis
@@ -63,17 +69,19 @@ class Worker:
         self.shards: dict[int, Shard] = {}
         self.delivered: set[str] = set()  # dedup keys found in the tasks topic on recovery
         self.out_hw: dict[int, int] = {}  # tasks partition -> next offset after our acked sends
-        self.lock = asyncio.Lock()
+        self.lock = lock or asyncio.Lock()  # held per batch: a rules swap lands between two
         self.ready = asyncio.Event()
         self.stats = {"events": 0, "tasks": 0, "skipped": 0, "dead_letters": 0,
                       "checkpoints": 0, "recoveries": 0}
         self._last_tick = 0.0
         self._advanced: dict[int, int] = {}
+        self._recorders: dict[int, EngineStatsRecorder] = {}  # per shard: engine stats → metrics
         self.consumer: AIOKafkaConsumer | None = None
         self.side: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.n_partitions = settings.partitions
         self._pending: list[asyncio.Future] = []  # type: ignore[type-arg]
+        self.reloader: Any = None  # alerting.reload.RulesReloader when rules hot-reload
 
     async def start(self) -> None:
         """Connect the producer, the side reader and the group consumer."""
@@ -126,6 +134,7 @@ class Worker:
         self.m.rule_eval.observe(time.perf_counter() - t0)
         await self._emit(out)
         self.stats["events"] += out.applied
+        self._record_engine_stats()
         due = self._most_overdue()
         if due is not None:
             await self.checkpoint(only={due})
@@ -142,6 +151,22 @@ class Worker:
                                or age * 1000 >= self.s.checkpoint_ms) and age > best_age:
                 best, best_age = p, age
         return best
+
+    def _record_engine_stats(self) -> None:
+        """Duplicates and cooldown suppressions from each engine's counters, and the number
+        of customers held in state (late events are counted by the shard, per topic)."""
+        held = 0
+        for p, shard in self.shards.items():
+            eng = shard.engine
+            stats = getattr(eng, "stats", None)
+            if stats is not None:
+                rec = self._recorders.get(p)
+                if rec is None:
+                    rec = self._recorders[p] = EngineStatsRecorder(self.m, ENGINE_TOPIC)
+                rec.record(_NoLate(stats))
+            with contextlib.suppress(TypeError):
+                held += len(eng)  # type: ignore[arg-type]
+        self.m.state_customers.set(held)
 
     def _caught_up_fn(self, shard: Shard) -> Callable[[str], bool]:
         assert self.consumer is not None
@@ -208,11 +233,7 @@ class Worker:
             fut = await p.send(self.s.topic_tasks, task.to_json(), key=task.task_id.encode())
             fut.add_done_callback(self._acked)
             self._pending.append(fut)
-            if task.revision == 0:
-                self.m.tasks_created.labels(task.rule_id, task.severity).inc()
-            else:
-                self.m.tasks_updated.labels(task.rule_id).inc()
-            self.m.event_task_latency.observe(max(0.0, now - ts_ms / 1000))
+            record_tasks(self.m, (task,), task_log, latency_s=now - ts_ms / 1000)
             self.stats["tasks"] += 1
         for r in out.rejected:
             k, v = dead_letter_record(r)
@@ -295,6 +316,7 @@ class Worker:
             for p in parts:
                 del self.shards[p]
                 self._advanced.pop(p, None)
+                self._recorders.pop(p, None)
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         """Restore each new partition from its checkpoint, learn which tasks were already
@@ -319,6 +341,7 @@ class Worker:
 
     def _restore(self, p: int, cp: PartitionCheckpoint | None) -> Shard:
         assert self.consumer is not None
+        self._recorders.pop(p, None)  # a new engine counts from zero
         engine = self.engine_factory(self.directory)
         offsets = dict.fromkeys(self.topics, 0)
         if cp is not None:
@@ -349,6 +372,16 @@ class Worker:
 def partition_of(customer_id: str, partitions: int) -> int:
     """The input partition of a customer (the Java/aiokafka default murmur2 partitioner)."""
     return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+class _NoLate:
+    """An engine's stats without ``late``: the shard already counts late events per topic."""
+
+    __slots__ = ("duplicates", "suppressed")
+
+    def __init__(self, stats: Any) -> None:
+        self.duplicates = getattr(stats, "duplicates", 0)
+        self.suppressed = getattr(stats, "suppressed", {})
 
 
 def _merge(into: Outcome, part: Outcome) -> None:
