@@ -40,10 +40,14 @@ class RuleProblem:
         self.path = path
 
     def render(self) -> str:
-        where = f"{self.path or 'rules'}:{self.line if self.line is not None else '?'}"
+        where = self.path or "rules"
+        if self.line is not None:
+            where += f":{self.line}"
         rule = f" rule {self.rule_id!r}" if self.rule_id else ""
         field = f" field {self.field!r}" if self.field else ""
-        return f"{where}:{rule}{field}: {self.message}"
+        if rule or field:
+            where += ":" + rule + field
+        return f"{where}: {self.message}"
 
     def __repr__(self) -> str:
         return f"RuleProblem({self.render()!r})"
