@@ -82,6 +82,7 @@ class Engine:
         self._act_kinds = frozenset(act.transaction_kinds)
         self._act_channels = frozenset(act.channels) if act.channels is not None else None
         self._act_complaints = act.complaints
+        self._act_by_kind = {k: True for k in self._act_kinds}
         self._timer_rules = [r for r in self.rules if r.has_timer]
         self._order = {r.id: r.order for r in self.rules}
         wake = [r for r in self.rules if r.kind == "reactivation"]
@@ -123,9 +124,13 @@ class Engine:
         customer's latest by more than the late grace. A repeated event id is ignored."""
         t = ev.type
         if t == "transaction":
-            hooks = self._txn_hooks.get(ev.kind)
+            kind = ev.kind
+            hooks = self._txn_hooks.get(kind)
+            act = self._act_by_kind.get(kind, False) if self._act_channels is None else (
+                kind in self._act_kinds and ev.channel in self._act_channels)
         elif t == "complaint":
             hooks = self._cmp_hooks
+            act = self._act_complaints
         elif t == "watermark":
             return self.advance(ev.ts)
         elif t == "customer":
@@ -140,7 +145,8 @@ class Engine:
             cs = self._new_state(cid, cust)
         st = cs.t
         last_ts = st[0]
-        if ts <= last_ts and crc32(ev.event_id.encode()) in st[5:]:
+        crc = crc32(ev.event_id.encode())
+        if ts <= last_ts and crc in st[5:]:
             # a replayed event carries its original ts, so only an event that is not newer
             # than the customer's latest can be one: in-order streams skip the scan
             self.stats.duplicates += 1
@@ -153,11 +159,6 @@ class Engine:
         out = self._out = []
         if st[2] <= ts:
             self._fire_timers(cs, ts, cust)
-        if t == "transaction":
-            act = ev.kind in self._act_kinds and (
-                self._act_channels is None or ev.channel in self._act_channels)
-        else:
-            act = self._act_complaints
         last_act = st[1]
         # reactivation rules run only for activity after a long enough silence (before the
         # other rules, all reading the state as it was before this event)
@@ -168,7 +169,7 @@ class Engine:
             for hook in hooks:
                 hook(self, cs, ev, cust)
         pos = st[4]
-        st[5 + pos] = crc32(ev.event_id.encode())
+        st[5 + pos] = crc
         st[4] = (pos + 1) & 3
         if ts > last_ts:
             st[0] = ts

@@ -138,7 +138,7 @@ def parse_transaction(d: dict[str, Any]) -> Transaction:
         bal, field="balance_after", allow_zero=True, allow_negative=True)
     v = g("counterparty_bank")
     bank = (v if type(v) is str and 0 < len(v) <= MAX_TEXT_LEN
-            else _opt_str(d, "counterparty_bank"))
+            else None if v is None else _opt_str(d, "counterparty_bank"))
     return Transaction(event_id, customer_id, account_id, ts, tz, kind, amount, currency, channel,
                        balance_after, bank)
 

@@ -22,6 +22,13 @@ def to_cents(value: Any, *, field: str = "amount", allow_zero: bool = False,
     not > 0 unless allowed. Floats are converted through their shortest repr, so 0.1 is 10.
     """
     if type(value) is str:
+        if len(value) > 3 and value[-3] == ".":
+            # the wire's most usual form, "1234.56": the digits without the dot are the cents
+            digits = value[:-3] + value[-2:]
+            if digits.isascii() and digits.isdigit():
+                cents = int(digits)
+                if cents > 0 or (cents == 0 and allow_zero):
+                    return cents
         # Fast path for the wire's usual plain decimals ("1234.5", "1234.56"): plain integer
         # arithmetic, same result as the Decimal path below, which handles everything else.
         whole, dot, frac = value.partition(".")

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
                                      "Redis at start after this many seconds")
     dispatch: bool = Field(False, description="Also run the task dispatcher (routing, "
                            "notifications) on the tasks topic in its own consumer group")
+    runner: Literal["faust", "asyncio"] = Field("faust", description="What runs the worker "
+                                                "process: 'faust' (faust-streaming app: "
+                                                "lifecycle, web server, timers, topics) or "
+                                                "'asyncio' (the plain fallback); the batch "
+                                                "loop is the same")
     log_level: str = Field("warning", description="Log level of the worker")
     log_json: bool = Field(False, description="Write logs as JSON lines (else text); personal "
                            "data and secrets are masked either way")

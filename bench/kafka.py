@@ -4,6 +4,7 @@ generated events to an 8-partition topic and measures, in the same run:
   (a) raw aiokafka ``getmany`` + ``orjson.loads`` over the topic (the ceiling);
   (b) one ``alerting worker`` process end to end (events in -> tasks produced -> offsets
       checkpointed), from its first checkpoint to the last input offset checkpointed;
+  (b') the same with ``ALERTING_RUNNER=asyncio`` (the plain runner: baseline for faust's);
   (c) two worker processes on the same input;
   (d) p50/p99 latency from producing an event (wall time at send) to the worker producing its
       task (the task record's CreateTime), at a steady 1,000 and 3,000 events/s (10 % of the
@@ -334,6 +335,16 @@ async def main(a: argparse.Namespace) -> None:
         one = await workers_rate(r, s1, total, 1)
         print(f"(b) one worker: {one['rate']:,.0f} events/s ({one['rate'] / ceiling:.0%} of a; "
               f"steady 20-90 %: {one['steady']:,.0f}/s; wall {one['wall_s']:.1f}s incl. start)")
+        s1b = s1.model_copy(update={"group_id": "bench-one-asyncio", "runner": "asyncio",
+                                    "topic_tasks": "one-asyncio-tasks",
+                                    "topic_dead_letter": "one-asyncio-dlq"})
+        await ensure_topics(s1b)
+        alt = await workers_rate(r, s1b, total, 1)
+        print(f"(b') one worker, asyncio runner (baseline for the faust runner of b): "
+              f"{alt['rate']:,.0f} events/s (b = {one['rate'] / alt['rate']:.2f}x b'; steady "
+              f"{alt['steady']:,.0f}/s; wall {alt['wall_s']:.1f}s incl. start)")
+        if a.skip_latency:
+            return
         s2 = s1.model_copy(update={"group_id": "bench-two", "topic_tasks": "two-tasks",
                                    "topic_dead_letter": "two-dlq"})
         await ensure_topics(s2)
@@ -364,4 +375,5 @@ if __name__ == "__main__":
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--customers", type=int, default=3400)
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--skip-latency", action="store_true", help="stop after (b) and (b')")
     asyncio.run(main(ap.parse_args()))

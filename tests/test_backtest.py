@@ -140,3 +140,26 @@ def test_an_engine_bug_on_one_event_is_dead_lettered_and_the_pass_continues() ->
     r = replay(enumerate(lines, 1), [eng], dead.append, TaskCollector(1))
     assert [(d.line, d.reason, d.detail) for d in dead] == [(2, "engine_error", "KeyError")]
     assert eng.seen == ["e1", "e3"] and r.engine_errors == 1 and r.lines_ok == 2
+
+
+@pytest.mark.parametrize("n_engines", [1, 2])
+def test_replay_rejects_lines_exactly_as_read_events(n_engines: int) -> None:
+    # replay has io.read_events' decoding written out in its hot loop: they must agree
+    from alerting.io import MAX_LINE_BYTES, read_events
+
+    lines = [_tx("e1", "C1", "2025-03-10T10:00:00+08:00"), b"{", b"[1]", b'{"type": "x"}',
+             _tx("e2", "C1", "2025-03-10T11:00:00+08:00", amount="-5"),
+             _tx("e3", "C1", "not a time"), b"x" * (MAX_LINE_BYTES + 1),
+             _tx("e4", "C1", "2025-03-10T12:00:00Z", amount="60000")]
+    expected: list[DeadLetter] = []
+    ok = list(read_events(enumerate(lines, 1), expected.append))
+    engines = [build_engine(RULES, Directory({"C1": Customer("C1", assets=1_000_000,
+                                                              manager_id="M1")}))
+               for _ in range(n_engines)]
+    dead: list[DeadLetter] = []
+    got = TaskCollector(n_engines)
+    r = replay(enumerate(lines, 1), engines, dead.append, got)
+    assert dead == expected and len(dead) == 6
+    assert r.lines_ok == len(ok) == 2 and r.events_read == len(lines)
+    assert r.first_ts is not None and r.last_ts is not None and r.last_ts > r.first_ts
+    assert [t.rule_id for t in got.final(n_engines - 1)] == ["large-withdrawal"]

@@ -142,3 +142,16 @@ def test_parse_transaction_hot_path_equals_reference() -> None:
         assert _outcome(parse_transaction, d) == _outcome(_reference_transaction, d), key
     two_bad = {**base, "customer_id": None, "amount": "0"}
     assert _outcome(parse_transaction, two_bad) == "missing_customer_id"
+
+
+@pytest.mark.parametrize("v", ["1.5.00", "+1.00", "1_0.00", "١.00", "1.0٠", " 1.00", "1.00 ",
+                               "00.00", "0.01", "12.345", "1..00", "-0.00", "9" * 20 + ".99"])
+@pytest.mark.parametrize("allow_zero", [False, True])
+def test_money_two_decimals_fast_path_equals_general_path(v: str, allow_zero: bool) -> None:
+    assert _cents(v, allow_zero=allow_zero) == _slow_cents(v, allow_zero=allow_zero)
+
+
+def test_ts_offset_cache_keeps_offsets_apart() -> None:
+    for v in ["2025-01-01T10:00:00+08:00", "2025-01-01T10:00:00+05:45", "2025-01-01T10:00:00Z",
+              "2025-01-01T10:00:00-03:30", "2025-01-01T10:00:00+08:00"]:
+        assert _ts(v) == _ref_ts(v)

@@ -24,6 +24,7 @@ def worker() -> None:
     the same ALERTING_GROUP_ID to share the partitions. Exit code 2 when Kafka, Redis or the
     configuration is unusable."""
     from alerting.streams.app import run_worker
+    from alerting.streams.faust_app import run_faust_worker
 
     try:
         s = load_settings()
@@ -32,7 +33,10 @@ def worker() -> None:
             configure_logging(s.log_level, json=s.log_json)
         except ValueError as e:
             raise ConfigError(f"setting ALERTING_LOG_LEVEL: {e}") from None
-        asyncio.run(run_worker(s))
+        if s.runner == "faust":
+            run_faust_worker(s)
+        else:
+            asyncio.run(run_worker(s))
     except (ConfigError, ServiceUnavailable, StateError) as e:
         typer.echo(f"alerting worker: {e}", err=True)
         raise typer.Exit(2) from None

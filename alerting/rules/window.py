@@ -167,8 +167,9 @@ class WindowRule(CompiledRule):
         st = slot[1]
         ts = ev.ts
         b = (ts + self.tz_ms) // self.bucket
+        stride = self.stride
         if len(st) > 3:
-            newest = st[-self.stride]
+            newest = st[-stride]
             lo = (b if b > newest else newest) - self.n  # buckets ≤ lo have left the window
             if b <= lo:
                 return  # an out-of-order event older than the whole window
@@ -176,7 +177,19 @@ class WindowRule(CompiledRule):
                 self._evict(st, lo)
         else:
             lo = b - self.n
-        self._add(st, b, x)
+        # ``_add``'s two usual cases written out (a new latest bucket, or the latest again)
+        n = len(st)
+        if n == 3 or st[n - stride] < b:
+            st[1] += x
+            st[2] += 1
+            st.extend((b, x, 1, x) if self.with_max else (b, x, 1))
+        elif st[n - stride] == b and not self.with_max:
+            st[1] += x
+            st[2] += 1
+            st[n - 2] += x
+            st[n - 1] += 1
+        else:
+            self._add(st, b, x)
         prev_id = slot[0]  # the previous matching event's id (evidence), then this one's
         slot[0] = ev.event_id
         agg = self.agg

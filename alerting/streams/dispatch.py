@@ -84,13 +84,57 @@ async def consume(s: Settings, dispatcher: Any, stop: asyncio.Event) -> None:
         await consumer.stop()
 
 
+class DispatchSide:
+    """The dispatcher, its outbox and the tasks-topic consumer of one worker process. ``run``
+    consumes and delivers until ``stop``; ``tick`` (group flushes, escalations, repeats,
+    digests) runs inside ``run`` (``ticks=True``) or from the host's timer (faust)."""
+
+    def __init__(self, s: Settings, ruleset: Any, directory: Directory,
+                 redis: aioredis.Redis, metrics: Metrics | None = None) -> None:
+        self.s, self.ruleset, self.directory = s, ruleset, directory
+        self.redis, self.metrics = redis, metrics
+        self.http: httpx.AsyncClient | None = None
+        self.dispatcher: Any = None
+        self.outbox: Any = None
+
+    async def start(self) -> None:
+        """Build the dispatcher and the outbox over Redis."""
+        self.http = httpx.AsyncClient(timeout=10)
+        self.dispatcher, self.outbox, _ = build(self.s, self.ruleset, self.directory,
+                                                self.redis, self.http, self.metrics)
+
+    async def run(self, stop: asyncio.Event, ticks: bool = True) -> None:
+        """Consume the tasks topic and deliver notifications until ``stop``."""
+        loops = [consume(self.s, self.dispatcher, stop), self.outbox.run(stop)]
+        if ticks:
+            loops.append(self.dispatcher.run(stop))
+        await asyncio.gather(*loops)
+
+    async def tick(self) -> None:
+        """One dispatcher round; a failure (e.g. Redis briefly away) is logged, not raised."""
+        if self.dispatcher is None:
+            return
+        try:
+            await self.dispatcher.tick()
+        except AlertingError as e:
+            log.warning("dispatcher tick failed: %s", type(e).__name__)
+
+    async def close(self) -> None:
+        """Close the outbox and the HTTP client."""
+        try:
+            if self.outbox is not None:
+                await self.outbox.aclose()
+        finally:
+            if self.http is not None:
+                await self.http.aclose()
+
+
 async def run_dispatch(s: Settings, ruleset: Any, directory: Directory, redis: aioredis.Redis,
                        stop: asyncio.Event, metrics: Metrics | None = None) -> None:
     """The dispatch side of a worker process, until ``stop``."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        dispatcher, outbox, _ = build(s, ruleset, directory, redis, http, metrics)
-        try:
-            await asyncio.gather(consume(s, dispatcher, stop), dispatcher.run(stop),
-                                 outbox.run(stop))
-        finally:
-            await outbox.aclose()
+    side = DispatchSide(s, ruleset, directory, redis, metrics)
+    await side.start()
+    try:
+        await side.run(stop)
+    finally:
+        await side.close()

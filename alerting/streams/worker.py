@@ -82,6 +82,9 @@ class Worker:
         self.n_partitions = settings.partitions
         self._pending: list[asyncio.Future] = []  # type: ignore[type-arg]
         self.reloader: Any = None  # alerting.reload.RulesReloader when rules hot-reload
+        self.closed = False
+        self.failed = False  # a batch raised half-way: stop() must not checkpoint
+        self.external_timers = False  # True: the host calls tick() (faust timer), run() doesn't
 
     async def start(self) -> None:
         """Connect the producer, the side reader and the group consumer."""
@@ -101,7 +104,8 @@ class Worker:
         """Checkpoint what was applied and leave the group."""
         try:
             async with self.lock:
-                if self.shards:
+                self.closed = True  # a late timer tick must not produce any more
+                if self.shards and not self.failed:
                     await self.checkpoint(force=True)
         finally:
             for c in (self.consumer, self.side, self.producer):
@@ -114,7 +118,13 @@ class Worker:
         while not stop.is_set():
             batch = await self.consumer.getmany(timeout_ms=50, max_records=self.s.max_batch)
             async with self.lock:
-                await self.step(batch)
+                try:
+                    await self.step(batch)
+                except BaseException:
+                    # a half-applied batch: its state must never be checkpointed (its tasks
+                    # were not produced); a restart replays from the last checkpoint
+                    self.failed = True
+                    raise
 
     async def step(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         """Apply one fetched batch, fire due timers, produce, checkpoint when due."""
@@ -194,8 +204,25 @@ class Worker:
         for shard in self.shards.values():
             if shard.watermark > self._advanced.get(shard.partition, NEG_INF):
                 self._fire(shard, shard.watermark, out)
+        if not self.external_timers:
+            await self._tick(out)
+
+    async def tick(self) -> None:
+        """Advance idle shards to the shared watermark (or the wall clock) and produce what
+        fires: a host's timer calls this every ``watermark_interval_ms`` (the faust app's
+        ``@app.timer``) when ``external_timers`` is set. Between two batches (batch lock)."""
+        async with self.lock:
+            if self.consumer is None or self.closed or not self.shards:
+                return
+            out = Outcome()
+            await self._tick(out, force=True)
+            if out.tasks:
+                await self._emit(out)
+
+    async def _tick(self, out: Outcome, force: bool = False) -> None:
         now = time.monotonic()
-        if (now - self._last_tick) * 1000 < self.s.watermark_interval_ms or not self.shards:
+        if not self.shards or (
+                not force and (now - self._last_tick) * 1000 < self.s.watermark_interval_ms):
             return
         self._last_tick = now
         if self.s.watermark == "wall":
@@ -311,7 +338,7 @@ class Worker:
         parts = {tp.partition for tp in revoked} & set(self.shards)
         self.ready.clear()
         async with self.lock:
-            if parts:
+            if parts and not self.failed:
                 await self.checkpoint(force=True, only=parts)
             for p in parts:
                 del self.shards[p]

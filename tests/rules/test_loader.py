@@ -206,3 +206,13 @@ def test_window_templates_may_name_only_their_aggregates():
         title: "{{ window_sum }}"
     """)
     assert (p.rule_id, p.field) == ("bad", "title")
+
+
+def test_notifier_errors_name_the_field_not_the_notifier_type():
+    text = ("version: 1\nrouting:\n  receivers:\n    - name: a\n      notifiers:\n"
+            "        - {type: webhook}\n        - {type: email, host: h, from: abc, prot: 1}\n")
+    with pytest.raises(RulesError) as e:
+        load_rules(text)
+    got = [(p.field, p.line) for p in e.value.problems]
+    assert got == [("routing.receivers[0].notifiers[0].url", 6),
+                   ("routing.receivers[0].notifiers[1].prot", 7)]

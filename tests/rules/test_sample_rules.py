@@ -55,3 +55,30 @@ def test_cli_test_pass_and_fail(tmp_path):
     assert res.exit_code == 1
     assert "FAIL an unresolved complaint escalates" in res.output
     assert "expected 3 task(s) of rule 'complaint-sla' for customer 'c9', got 2" in res.output
+
+
+def test_sample_dormancy_task_names_the_tier_once():
+    from factories import make_directory
+
+    from alerting.engine import Engine
+    from alerting.timeutil import parse_ts
+
+    d = make_directory({"customer_id": "c1", "assets": "60000", "manager_id": "m1",
+                        "last_activity_at": "2024-01-01T09:00:00+08:00"})
+    eng = Engine(load_rules(SAMPLE), d)
+    eng.seed(d.customers.values())
+    t = eng.advance(parse_ts("2024-06-01T00:00:00+08:00")[0])
+    dormant = [x for x in t if x.rule_id == "dormant-90d"]
+    assert dormant and dormant[0].body.startswith("一般客户 c1 ")
+    assert "客户客户" not in dormant[0].body
+    assert dormant[0].translations["en"]["body"].startswith("General customer c1 ")
+
+
+def test_sample_routing_and_calendar_load():
+    rs = load_rules(SAMPLE)
+    assert {r.name for r in rs.routing.receivers} == {"managers", "supervisors"}
+    assert rs.routing.escalation is not None and rs.routing.escalation.business_time
+    assert rs.routing.digest is not None and rs.routing.digest.at == "08:30"
+    assert rs.calendar.offset_minutes == 480
+    assert all(d.isoweekday() < 6 for d in rs.calendar.holidays)
+    assert all(d.isoweekday() >= 6 for d in rs.calendar.workdays)

@@ -60,7 +60,7 @@ async def redis(redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
 def settings(broker: Broker, redis_prefix: str) -> Settings:
     """Worker settings on unique topics, group and Redis prefix."""
     uid = uuid.uuid4().hex[:8]
-    return Settings(
+    return Settings(  # type: ignore[call-arg]  # pydantic-settings: the rest has defaults
         kafka_bootstrap=broker.bootstrap, redis_url=REDIS_URL, redis_prefix=redis_prefix,
         group_id=f"g-{uid}", topic_transactions=f"{uid}-tx", topic_complaints=f"{uid}-co",
         topic_customers=f"{uid}-cu", topic_managers=f"{uid}-mg", topic_tasks=f"{uid}-tasks",

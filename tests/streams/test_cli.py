@@ -35,7 +35,7 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_defaults_are_the_short_tansu_timeouts() -> None:
-    s = Settings()
+    s = Settings()  # type: ignore[call-arg]  # pydantic-settings: every field has a default
     assert (s.session_timeout_ms, s.heartbeat_interval_ms, s.rebalance_timeout_ms) == (
         2000, 500, 2000)
 

@@ -140,7 +140,8 @@ async def applied(redis: aioredis.Redis, s: Settings) -> int:
     """Input records covered by the partitions' checkpoints."""
     total = 0
     for p in range(s.partitions):
-        raw = await redis.hgetall(f"{s.redis_prefix}ckpt:{s.group_id}:{p}")
+        raw: dict[bytes, bytes] = await redis.hgetall(  # type: ignore[misc,assignment]
+            f"{s.redis_prefix}ckpt:{s.group_id}:{p}")
         total += sum(int(v) for k, v in raw.items() if k.startswith(b"o:"))
     return total
 
