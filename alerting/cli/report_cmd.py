@@ -21,25 +21,13 @@ from alerting.store.effectiveness import (
     DEFAULT_MIN_RESOLVED,
     RuleEffectiveness,
     compute_effectiveness,
+    fmt_duration,
+    fmt_share,
 )
 from alerting.store.redis import RedisTaskStore
 from alerting.tasks import Task
 
 MAX_TASKS = 5_000_000
-
-
-def _share(v: float | None) -> str:
-    return "–" if v is None else f"{v * 100:.1f} %"
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
 
 
 def render_table(rows: list[RuleEffectiveness], *, since: str, threshold: float,
@@ -52,8 +40,8 @@ def render_table(rows: list[RuleEffectiveness], *, since: str, threshold: float,
         table.add_column(name, justify="left" if name in ("rule", "flag") else "right")
     for r in rows:
         table.add_row(r.rule_id, str(r.created), str(r.acknowledged), str(r.resolved),
-                      str(r.escalated), _dur(r.ack_median_s), _dur(r.ack_p90_s),
-                      _share(r.positive_share), _share(r.false_alarm_share),
+                      str(r.escalated), fmt_duration(r.ack_median_s), fmt_duration(r.ack_p90_s),
+                      fmt_share(r.positive_share), fmt_share(r.false_alarm_share),
                       "[bold red]FLAGGED[/]" if r.flagged else "",
                       style="red" if r.flagged else None)
     return table

@@ -128,3 +128,23 @@ def export_metrics(rows: Iterable[RuleEffectiveness], metrics: Metrics) -> None:
             if v is not None:
                 metrics.rule_ack_quantile.labels(rule=r.rule_id, quantile=q).set(v)
         metrics.rule_flagged.labels(rule=r.rule_id).set(1 if r.flagged else 0)
+
+
+# --- rendering (shared by the effectiveness page and `alerting report`) ---------------
+
+def fmt_share(value: float | None) -> str:
+    """0.4567 -> '45.7 %'; None -> '–'."""
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Seconds as a short human duration (45s, 12m, 3.5h, 2.0d)."""
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

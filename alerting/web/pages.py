@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alerting.errors import BadEvent
 from alerting.money import format_money_grouped, to_cents
+from alerting.store.effectiveness import fmt_duration, fmt_share
 from alerting.timeutil import parse_ts, to_datetime
 from alerting.web.i18n import LOCALES, Translator, pick_locale
 from alerting.web.session import LANG_COOKIE, services_of, set_cookie
@@ -64,24 +65,6 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
-
-
-def fmt_share(value: float | None) -> str:
-    """0.4567 -> '45.7 %'; None -> '–'."""
-    return "–" if value is None else f"{value * 100:.1f} %"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """Seconds as a short human duration (45s, 12m, 3.5h, 2.0d)."""
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
 
 
 def render(request: web.Request, template: str, locale: str, *, status: int = 200,
