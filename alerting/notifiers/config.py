@@ -8,6 +8,7 @@ rules file holds no secret; :func:`resolve_secret` reads the variable when the n
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -153,3 +154,17 @@ def resolve_secret(value: SecretStr | None, *, field: str) -> str | None:
             raise ConfigError(f"{field}: environment variable {var!r} is not set")
         return got
     return raw
+
+
+def notifier_names(receiver: str, cfgs: Sequence[NotifierConfig]) -> list[str]:
+    """Instance names for a receiver's notifiers: ``cfg.name`` or ``{receiver}.{type}``
+    (``.2``, ``.3``… appended for repeated types). Bounded: they come from the config."""
+    names: list[str] = []
+    for cfg in cfgs:
+        base = cfg.name or f"{receiver}.{cfg.type}"
+        name, i = base, 1
+        while name in names:
+            i += 1
+            name = f"{base}.{i}"
+        names.append(name)
+    return names

@@ -25,6 +25,7 @@ from alerting.notifiers.config import (
     RedisInboxConfig,
     WebhookConfig,
     WecomConfig,
+    notifier_names,
     resolve_secret,
 )
 from alerting.notifiers.console import ConsoleNotifier
@@ -144,18 +145,6 @@ def build_notifier(name: str, cfg: NotifierConfig, deps: NotifierDeps) -> Notifi
     return notifier
 
 
-def notifier_names(receiver: str, cfgs: Sequence[NotifierConfig]) -> list[str]:
-    """Instance names for a receiver's notifiers: ``cfg.name`` or ``{receiver}.{type}``
-    (``.2``, ``.3``… appended for repeated types). Bounded: they come from the config."""
-    names: list[str] = []
-    for cfg in cfgs:
-        base = cfg.name or f"{receiver}.{cfg.type}"
-        name, i = base, 1
-        while name in names:
-            i += 1
-            name = f"{base}.{i}"
-        names.append(name)
-    return names
 
 
 def build_receivers(

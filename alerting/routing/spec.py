@@ -51,7 +51,7 @@ from pydantic import (
 )
 
 from alerting.durations import parse_duration
-from alerting.notifiers.config import NotifierConfig
+from alerting.notifiers.config import NotifierConfig, notifier_names
 from alerting.timeutil import DAY, HOUR, MINUTE
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -196,19 +196,8 @@ class RoutingSpec(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"receivers: duplicate name(s) {', '.join(dupes)}")
-        notifier_names: list[str] = []
-        for r in self.receivers:
-            own: list[str] = []
-            for cfg in r.notifiers:
-                # same naming as alerting.notifiers.registry.notifier_names
-                base = cfg.name or f"{r.name}.{cfg.type}"
-                name, i = base, 1
-                while name in own:
-                    i += 1
-                    name = f"{base}.{i}"
-                own.append(name)
-            notifier_names += own
-        clash = sorted({n for n in notifier_names if notifier_names.count(n) > 1})
+        all_names = [n for r in self.receivers for n in notifier_names(r.name, r.notifiers)]
+        clash = sorted({n for n in all_names if all_names.count(n) > 1})
         if clash:
             raise ValueError(f"receivers: notifier name(s) used twice: {', '.join(clash)}")
         used = self.route.receivers_used()
