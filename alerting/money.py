@@ -24,7 +24,8 @@ def to_cents(value: Any, *, field: str = "amount", allow_zero: bool = False,
     if type(value) is str:
         if len(value) > 3 and value[-3] == ".":
             # the wire's most usual form, "1234.56": the digits without the dot are the cents
-            digits = value[:-3] + value[-2:]
+            # (removing the first dot only: all digits left means it was the one at [-3])
+            digits = value.replace(".", "", 1)
             if digits.isascii() and digits.isdigit():
                 cents = int(digits)
                 if cents > 0 or (cents == 0 and allow_zero):

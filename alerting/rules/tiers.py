@@ -19,6 +19,8 @@ class TierResolver:
         self.ordered = sorted(tiers, key=lambda t: t.min_assets, reverse=True)
         self._asc = self.ordered[::-1]
         self._mins = [t.min_assets for t in self._asc]
+        # large_amount by bisect position (0 = below every tier): one index, no branch
+        self._limits: list[int | None] = [None, *(t.large_amount for t in self._asc)]
         self.locale = locale
 
     def of(self, customer: Any) -> TierSpec | None:
@@ -44,8 +46,7 @@ class TierResolver:
         if customer.tier is not None:  # rare: the general path
             t = self.of(customer)
             return t.large_amount if t is not None else None
-        i = bisect_right(self._mins, customer.assets or 0)
-        return self._asc[i - 1].large_amount if i else None
+        return self._limits[bisect_right(self._mins, customer.assets or 0)]
 
     def label(self, customer: Any, locale: str | None = None) -> str:
         """Display name of the customer's tier in a locale."""
