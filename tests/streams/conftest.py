@@ -4,6 +4,7 @@ a unique key prefix per test, unique topic names and consumer groups per test.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -13,10 +14,15 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import CollectorRegistry
 
+from alerting.directory import Directory
+from alerting.metrics import Metrics
 from alerting.settings import Settings
+from alerting.streams.directory import load_directory
 from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import ensure_topics
+from alerting.streams.worker import Worker
 
 from .broker import Broker, start_broker
 
@@ -123,3 +129,26 @@ async def wait_for(cond: Callable[[], Awaitable[bool]], timeout_s: float, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(s: Settings, redis: aioredis.Redis,
+                         engine_factory: Callable[[Directory], Any]) -> AsyncIterator[Worker]:
+    """A worker running in this event loop (its own metrics registry) until the block ends."""
+    w = Worker(s, engine_factory, redis, await load_directory(redis, s.redis_prefix),
+               Metrics(CollectorRegistry()))
+    stop = asyncio.Event()
+    await w.start()
+    task = asyncio.create_task(w.run(stop))
+    try:
+        yield w
+    finally:
+        stop.set()
+        await task
+        await w.stop()
+
+
+async def tasks_topic(s: Settings) -> list[bytes]:
+    """Every value on the tasks topic."""
+    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
+

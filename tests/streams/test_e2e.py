@@ -5,13 +5,11 @@ with SIGKILL three times and restarted delivers every task exactly once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,10 @@ from alerting.metrics import Metrics
 from alerting.sample import SampleData, generate
 from alerting.settings import Settings
 from alerting.streams.app import rules_engine_factory
-from alerting.streams.directory import load_directory, save_directory
-from alerting.streams.worker import Worker
+from alerting.streams.directory import save_directory
 from alerting.tasks import Task
 
-from .conftest import produce_events, read_all, wait_for
+from .conftest import produce_events, running_worker, tasks_topic, wait_for
 
 pytestmark = pytest.mark.integration
 RULES = Path(__file__).resolve().parents[2] / "alerting" / "data" / "rules.yaml"
@@ -61,25 +58,6 @@ async def prepare(s: Settings, redis: aioredis.Redis, data: SampleData,
     await produce_events(s, events)
 
 
-@contextlib.asynccontextmanager
-async def worker(s: Settings, redis: aioredis.Redis) -> AsyncIterator[Worker]:
-    w = Worker(s, rules_engine_factory(s), redis, await load_directory(redis, s.redis_prefix),
-               Metrics(CollectorRegistry()))
-    stop = asyncio.Event()
-    await w.start()
-    task = asyncio.create_task(w.run(stop))
-    try:
-        yield w
-    finally:
-        stop.set()
-        await task
-        await w.stop()
-
-
-async def tasks_topic(s: Settings) -> list[bytes]:
-    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
-
-
 async def settle(s: Settings, want: int, timeout_s: float) -> list[bytes]:
     """Wait until the tasks topic holds ``want`` messages and then stays put briefly."""
     state: dict[str, Any] = {"n": -1, "since": time.monotonic()}
@@ -99,7 +77,7 @@ async def test_worker_equals_backtest(settings: Settings, redis: aioredis.Redis,
     s = settings.model_copy(update={"rules_path": RULES})
     await prepare(s, redis, data, events)
     assert len(want) > 30
-    async with worker(s, redis):
+    async with running_worker(s, redis, rules_engine_factory(s)):
         got = await settle(s, len(want), 60)
     assert len(got) == len(set(got)), "a task was delivered twice"
     assert as_set(got) == want
@@ -113,11 +91,11 @@ async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
     s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
                                     "checkpoint_events": 20})
     await prepare(s, redis, data, events)
-    async with worker(s, redis) as w1:
+    async with running_worker(s, redis, rules_engine_factory(s)) as w1:
         async def started() -> bool:
             return w1.stats["events"] >= len(events) // 5
         await wait_for(started, 30, "the first worker under way")
-        async with worker(s, redis) as w2:
+        async with running_worker(s, redis, rules_engine_factory(s)) as w2:
             async def shared() -> bool:
                 return bool(w1.shards) and bool(w2.shards)
             await wait_for(shared, 30, "both workers own partitions")
@@ -189,7 +167,7 @@ async def test_dispatch_stores_every_task(settings: Settings, redis: aioredis.Re
     store = RedisTaskStore(redis, prefix=s.redis_prefix)
     ids = {tid for tid, _, _ in want}
     stop = asyncio.Event()
-    async with worker(s, redis) as w:
+    async with running_worker(s, redis, rules_engine_factory(s)) as w:
         side = asyncio.create_task(run_dispatch(s, load_rules(RULES), w.directory, redis, stop,
                                                 Metrics(CollectorRegistry())))
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -12,15 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from alerting.directory import Directory
-from alerting.metrics import Metrics
 from alerting.models import parse_event
 from alerting.settings import Settings
 from alerting.streams.deadletter import original_bytes
-from alerting.streams.directory import load_directory
 from alerting.streams.topics import ensure_topics
-from alerting.streams.worker import Worker
 
-from .conftest import produce, produce_events, read_all, wait_for
+from .conftest import produce, produce_events, read_all, running_worker, tasks_topic, wait_for
 from .events import BAD_RECORDS, make_events
 from .stub_engine import StubEngine, run_embedded
 
@@ -41,36 +35,16 @@ def expected(events: list[dict[str, Any]]) -> set[tuple[str, int, bytes]]:
             for t in run_embedded(events, Directory(), final)}
 
 
-@contextlib.asynccontextmanager
-async def running(s: Settings, redis: aioredis.Redis) -> AsyncIterator[Worker]:
-    from prometheus_client import CollectorRegistry
-
-    directory = await load_directory(redis, s.redis_prefix)
-    w = Worker(s, lambda d: StubEngine(d), redis, directory, Metrics(CollectorRegistry()))
-    stop = asyncio.Event()
-    await w.start()
-    task = asyncio.create_task(w.run(stop))
-    try:
-        yield w
-    finally:
-        stop.set()
-        await task
-        await w.stop()
-
-
-async def tasks_in(s: Settings) -> list[bytes]:
-    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
-
-
 async def test_end_to_end_equals_embedded(settings: Settings, redis: aioredis.Redis) -> None:
     events = make_events()
     want = expected(events)
     await produce_events(settings, events)
-    async with running(settings, redis) as w:
+    async with running_worker(settings, redis, StubEngine) as w:
         async def done() -> bool:
-            return len(await tasks_in(settings)) >= len(want) and w.stats["events"] >= len(events)
+            return (len(await tasks_topic(settings)) >= len(want)
+                    and w.stats["events"] >= len(events))
         await wait_for(done, 30, "all tasks")
-    got = await tasks_in(settings)
+    got = await tasks_topic(settings)
     assert len(got) == len(set(got)), "duplicate task messages"
     assert task_set(got) == want
     assert any(b"idle" in v for v in got), "inactivity timers must fire without events"
@@ -84,9 +58,9 @@ async def test_bad_events_dead_lettered_and_worker_continues(
                   [(b"C0001", v) for v in BAD_RECORDS])
     await produce_events(settings, events)
     want = expected(events)
-    async with running(settings, redis) as w:
+    async with running_worker(settings, redis, StubEngine) as w:
         async def done() -> bool:
-            return len(await tasks_in(settings)) >= len(want) and w.stats["dead_letters"] >= 5
+            return len(await tasks_topic(settings)) >= len(want) and w.stats["dead_letters"] >= 5
         await wait_for(done, 30, "tasks and dead letters")
         assert w.m.dead_letters.labels("bad_json")._value.get() >= 1  # noqa: SLF001
     dl = [orjson.loads(v) for _, v in await read_all(settings.kafka_bootstrap,
@@ -94,7 +68,7 @@ async def test_bad_events_dead_lettered_and_worker_continues(
     assert {d["reason"] for d in dl} >= {"bad_json", "not_an_object", "bad_type"}
     assert sorted(original_bytes(orjson.dumps(d)) for d in dl) == sorted(BAD_RECORDS)
     assert all(d["source"]["topic"] == settings.topic_transactions for d in dl)
-    assert task_set(await tasks_in(settings)) == want
+    assert task_set(await tasks_topic(settings)) == want
 
 
 async def test_late_event_goes_to_dead_letter(settings: Settings, redis: aioredis.Redis) -> None:
@@ -102,7 +76,7 @@ async def test_late_event_goes_to_dead_letter(settings: Settings, redis: aioredi
     tx = [e for e in ev if e["type"] == "transaction"]
     late = dict(tx[0], event_id="late-1", ts="2024-01-01T00:00:00+08:00")
     await produce_events(settings, [*ev, late])
-    async with running(settings, redis) as w:
+    async with running_worker(settings, redis, StubEngine) as w:
         async def done() -> bool:
             return w.stats["dead_letters"] >= 1
         await wait_for(done, 30, "late event dead-lettered")
@@ -114,18 +88,18 @@ async def test_late_event_goes_to_dead_letter(settings: Settings, redis: aioredi
 async def test_restart_resumes_from_checkpoint(settings: Settings, redis: aioredis.Redis) -> None:
     first, second = make_events(seed=1)[:600], make_events(seed=1)[600:]
     await produce_events(settings, first)
-    async with running(settings, redis) as w:
+    async with running_worker(settings, redis, StubEngine) as w:
         async def first_done() -> bool:
             return w.stats["events"] >= len(first)
         await wait_for(first_done, 30, "first half")
     await produce_events(settings, second)
-    async with running(settings, redis) as w2:
+    async with running_worker(settings, redis, StubEngine) as w2:
         async def all_done() -> bool:
             return w2.stats["events"] >= len(second)
         await wait_for(all_done, 30, "second half")
         assert w2.stats["events"] == len(second), "restart must not re-read checkpointed input"
     want = expected(first + second)
-    got = await tasks_in(settings)
+    got = await tasks_topic(settings)
     assert len(got) == len(set(got))
     assert task_set(got) == want
 
@@ -138,9 +112,9 @@ async def test_wall_clock_watermark_fires_timers(settings: Settings, redis: aior
     s = settings.model_copy(update={"watermark": "wall"})
     await produce_events(s, events)
     customers = {e["customer_id"] for e in events}
-    async with running(s, redis):
+    async with running_worker(s, redis, StubEngine):
         async def all_idle() -> bool:
-            idle = {orjson.loads(v)["customer_id"] for v in await tasks_in(s)
+            idle = {orjson.loads(v)["customer_id"] for v in await tasks_topic(s)
                     if orjson.loads(v)["rule_id"] == "idle"}
             return idle == customers
         await wait_for(all_idle, 30, "inactivity tasks from the wall clock")
