@@ -55,7 +55,9 @@ class Engine:
         self.stats = EngineStats()
         self.watermark = -(2**62)
         self._states: dict[str, CustomerState] = {}
-        self._dirty: set[str] = set()
+        # states marked ``dirty`` since the last ``clear_dirty`` (each once); a dropped
+        # customer's state is unmarked but stays listed until then
+        self._dirty: list[CustomerState] = []
         # bucket → customer ids; entries are never removed: a customer counts only in the bucket
         # named by its ``wb`` (moved or dropped customers leave stale entries behind)
         self._wheel: dict[int, list[str]] = {}
@@ -179,7 +181,9 @@ class Engine:
             # as a no-op and reschedules, so only a customer without a timer needs one now
             if st[2] == _NEVER and self._timer_rules:
                 self._reschedule(cs)
-        self._dirty.add(cid)
+        if not cs.dirty:
+            cs.dirty = True
+            self._dirty.append(cs)
         return out
 
     def is_activity(self, ev: Any) -> bool:
@@ -220,8 +224,7 @@ class Engine:
         for customers who never produce an event. Each shard seeds only its own customers."""
         for c in customers:
             if c.customer_id not in self._states:
-                self._new_state(c.customer_id, c)
-                self._dirty.add(c.customer_id)
+                self._mark(self._new_state(c.customer_id, c))
 
     # -- timers ----------------------------------------------------------------------------
     def advance(self, watermark_ms: int) -> list[Task]:
@@ -254,7 +257,7 @@ class Engine:
             self._out = []
             self._fire_timers(cs, watermark_ms, self.directory.customer(cid) or UNKNOWN_CUSTOMER)
             out.extend(self._out)
-            self._dirty.add(cid)
+            self._mark(cs)
         if len(out) > 1:
             order = self._order
             out.sort(key=lambda t: (t.created_ms, t.customer_id, order.get(t.rule_id, 0)))
@@ -330,12 +333,19 @@ class Engine:
         self._out.append(task)
 
     # -- state -----------------------------------------------------------------------------
+    def _mark(self, cs: CustomerState) -> None:
+        if not cs.dirty:
+            cs.dirty = True
+            self._dirty.append(cs)
+
     def dirty_customers(self) -> set[str]:
         """Customers whose state changed since the last ``clear_dirty``."""
-        return set(self._dirty)
+        return {cs.cid for cs in self._dirty if cs.dirty}
 
     def clear_dirty(self) -> None:
         """Forget the dirty set (after a checkpoint)."""
+        for cs in self._dirty:
+            cs.dirty = False
         self._dirty.clear()
 
     def customer_ids(self) -> list[str]:
@@ -363,6 +373,10 @@ class Engine:
 
         for cid, raw in state.items():
             cs = decode_customer(cid, raw, self.rules)
+            prev = self._states.get(cid)
+            if prev is not None and prev.dirty:  # the customer stays dirty (as its id did)
+                prev.dirty = False
+                self._mark(cs)
             self._states[cid] = cs
             if self._timer_rules:
                 self._reschedule(cs)
@@ -370,8 +384,9 @@ class Engine:
     def drop_customers(self, customer_ids: Iterable[str]) -> None:
         """Forget customers (a shard handed away)."""
         for cid in customer_ids:
-            self._states.pop(cid, None)
-            self._dirty.discard(cid)
+            cs = self._states.pop(cid, None)
+            if cs is not None:
+                cs.dirty = False  # no longer dirty, though still listed until clear_dirty
 
     def export_meta(self) -> bytes:
         """Engine-level state (the watermark)."""

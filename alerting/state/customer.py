@@ -16,7 +16,7 @@ class CustomerState:
     ``t`` = [latest ts, last activity, next timer due, wheel bucket, ring position, crc32 of the
     last 4 event ids ×4]: 136 bytes instead of ~330 as separate objects."""
 
-    __slots__ = ("cid", "t", "rs", "cool")
+    __slots__ = ("cid", "t", "rs", "cool", "dirty")
 
     def __init__(self, cid: str, n_rules: int, last_act: int | None) -> None:
         self.cid = cid
@@ -25,6 +25,9 @@ class CustomerState:
         self.rs: list[Any] = [None] * n_rules
         # rule id → [cooldown_until, task_id, revision, created_ms, created_tz, event_ids]
         self.cool: dict[str, list[Any]] | None = None
+        # changed since the engine's last ``clear_dirty`` (a flag, not a set of ids: one
+        # attribute test per event instead of a hashed set insert)
+        self.dirty = False
 
     @property
     def last_ts(self) -> int:
