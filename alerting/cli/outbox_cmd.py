@@ -21,19 +21,13 @@ import redis.asyncio as aioredis
 import typer
 from redis import exceptions as redis_exc
 
+from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, AsJson, Prefix, RedisUrl
 from alerting.notifiers.outbox_store import OUTBOX_KEYSPACE, RedisOutboxStore, new_item
 
 T = TypeVar("T")
 outbox_app = typer.Typer(help="Inspect the notification outbox and its dead letters (Redis).",
                          no_args_is_help=True)
-RedisUrl = Annotated[str, typer.Option("--redis-url", envvar="ALERTING_REDIS_URL",
-                                       help="Redis holding the outbox")]
-Prefix = Annotated[str, typer.Option("--prefix", envvar="ALERTING_REDIS_PREFIX",
-                                     help="Key prefix of the worker")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 Limit = Annotated[int, typer.Option(min=1, help="How many records at most")]
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_PREFIX = "alerting:"
 
 
 def _run(redis_url: str, prefix: str, action: Callable[[RedisOutboxStore], Awaitable[T]]) -> T:

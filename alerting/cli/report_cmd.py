@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, Prefix, RedisUrl
 from alerting.durations import parse_duration
 from alerting.errors import AlertingError
 from alerting.store.effectiveness import (
@@ -63,11 +64,8 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         since: Annotated[str, typer.Option(help="Window back from now, e.g. 30d, 12h")] = "30d",
-        redis_url: Annotated[str, typer.Option(envvar="ALERTING_REDIS_URL",
-                                               help="Redis holding the task store")]
-        = "redis://127.0.0.1:6379/0",
-        prefix: Annotated[str, typer.Option(envvar="ALERTING_REDIS_PREFIX",
-                                            help="Key prefix of the task store")] = "alerting:",
+        redis_url: RedisUrl = DEFAULT_URL,
+        prefix: Prefix = DEFAULT_PREFIX,
         threshold: Annotated[float, typer.Option(help="Flag above this false-alarm share")]
         = DEFAULT_FALSE_ALARM_THRESHOLD,
         min_resolved: Annotated[int, typer.Option(help="Resolved tasks needed to flag")]

@@ -20,6 +20,7 @@ import orjson
 import redis.asyncio as aioredis
 import typer
 
+from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, AsJson, Prefix, RedisUrl
 from alerting.durations import parse_duration
 from alerting.errors import AlertingError, Forbidden, ServiceUnavailable, TaskNotFound
 from alerting.store.lifecycle import TaskService
@@ -33,16 +34,9 @@ T = TypeVar("T")
 tasks_app = typer.Typer(help="List, show, acknowledge and resolve tasks (Redis task store).",
                         no_args_is_help=True)
 
-RedisUrl = Annotated[str, typer.Option("--redis-url", envvar="ALERTING_REDIS_URL",
-                                       help="Redis holding the task store")]
-Prefix = Annotated[str, typer.Option("--prefix", envvar="ALERTING_REDIS_PREFIX",
-                                     help="Key prefix of the store")]
 AsManager = Annotated[str | None, typer.Option("--as", help="Act as this manager id")]
 AsRequired = Annotated[str, typer.Option("--as", help="Act as this manager id (required)")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 Note = Annotated[str | None, typer.Option("--note", help="Follow-up note")]
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_PREFIX = "alerting:"
 
 
 def _run(redis_url: str, prefix: str,
