@@ -177,14 +177,14 @@ def run(
         engine = build_engine(rules or default_rules(), directory)
         if dead_letter is None and out is not None:
             dead_letter = out.parent / "dead-letter.jsonl"
-        live = RunMetrics.start(metrics_port, console) if metrics_port is not None else None
+        live = RunMetrics.start(metrics_port, engine) if metrics_port is not None else None
         with EventSource(ev_path) as src, DeadLetterWriter(dead_letter) as dlw, \
                 _maybe_open(out) as fh:
             sink = RunSink(console, fh, quiet, keep=serve is not None or notify, metrics=live)
             lines = live.count_lines(src.lines()) if live else src.lines()
             r = replay(lines, [engine], _dead_letter_to(dlw, live), sink)
         if live is not None:
-            live.finish(r, engine)
+            live.finish(r)
         render_run_summary(console, r, sink.created, sink.updated, engine_stats(engine))
         if dlw.total and dead_letter is not None:
             console.print(f"bad events written to {dead_letter}")

@@ -20,23 +20,23 @@ STEP = 1000
 class RunMetrics:
     """Live metrics of one embedded run."""
 
-    def __init__(self, metrics: Metrics, server: MetricsServer | None) -> None:
+    def __init__(self, metrics: Metrics, server: MetricsServer | None, engine: Any) -> None:
         self.m = metrics
         self.server = server
         self.stats = EngineStatsRecorder(metrics, TOPIC)
-        self.engine: Any = None
+        self.engine = engine
         self._read = 0
         self._bad = 0
         self._pushed_ok = 0
 
     @classmethod
-    def start(cls, port: int, console: Console, host: str = "127.0.0.1") -> RunMetrics:
+    def start(cls, port: int, engine: Any, host: str = "127.0.0.1") -> RunMetrics:
         """Serve the default registry on ``host:port`` from a daemon thread."""
         m = default_metrics()
         server = start_metrics_server(port, m.registry, host=host)
         Console(stderr=True).print(f"metrics on http://{host}:{server.port}/metrics",
                                    highlight=False)
-        return cls(m, server)
+        return cls(m, server, engine)
 
     def count_lines(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
         """Pass the input lines through, publishing the count every ``STEP`` lines."""
@@ -56,11 +56,10 @@ class RunMetrics:
         self.m.dead_letters.labels(reason=reason).inc()
         self.m.events.labels(topic=TOPIC, outcome="dead_letter").inc()
 
-    def finish(self, replay: Any, engine: Any) -> None:
+    def finish(self, replay: Any) -> None:
         """Exact totals at the end of the input."""
-        self.engine = engine
         self._push()
-        self.m.state_customers.set(len(engine))
+        self.m.state_customers.set(len(self.engine))
         if getattr(replay, "last_ts", None):
             self.m.watermark.set(replay.last_ts / 1000)
 
@@ -69,5 +68,4 @@ class RunMetrics:
         if ok > self._pushed_ok:
             self.m.events.labels(topic=TOPIC, outcome="ok").inc(ok - self._pushed_ok)
             self._pushed_ok = ok
-        if self.engine is not None:
-            self.stats.record(self.engine.stats)
+        self.stats.record(self.engine.stats)

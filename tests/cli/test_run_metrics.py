@@ -75,3 +75,31 @@ def test_metrics_port_counts_events_tasks_and_dead_letters(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     out = proc.stdout.read().decode() if proc.stdout else ""
     assert re.search(r"dead-lettered 1", out), out
+
+
+def test_engine_counters_are_published_during_the_run() -> None:
+    """Cooldown suppressions reach the registry every STEP lines, not only at the end."""
+    from prometheus_client import CollectorRegistry
+
+    from alerting.backtest import build_engine
+    from alerting.cli.run_metrics import STEP, RunMetrics
+    from alerting.directory import Directory
+    from alerting.metrics import Metrics
+    from alerting.models import parse_event
+
+    root = Path(__file__).resolve().parents[2]
+    engine = build_engine(root / "rules.yaml", Directory())
+    live = RunMetrics(Metrics(CollectorRegistry()), None, engine)
+    # two large withdrawals an hour apart: the second falls inside the rule's cooldown
+    for i, hour in enumerate((10, 11)):
+        engine.process(parse_event({**TX, "event_id": f"e{i}",
+                                    "ts": f"2025-01-01T{hour}:00:00+08:00"}))
+    assert engine.stats.suppressed.get("large-withdrawal") == 1
+    lines = ((n, b"{}") for n in range(STEP))
+    for _ in live.count_lines(lines):
+        pass
+    sample = live.m.registry.get_sample_value(
+        "alerting_suppressed_total", {"rule": "large-withdrawal", "reason": "cooldown"})
+    assert sample == 1
+    assert live.m.registry.get_sample_value(
+        "alerting_events_total", {"topic": "file", "outcome": "ok"}) == STEP
