@@ -19,16 +19,16 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from alerting.directory import Directory, manager_from_dict
-from alerting.errors import ConfigError, ServiceUnavailable
+from alerting.errors import ConfigError
 from alerting.metrics import Metrics, default_metrics
 from alerting.ops import EngineStatsRecorder, record_tasks
 from alerting.settings import Settings
 from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
 from alerting.streams import recovery
+from alerting.streams.checkpointer import CheckpointWriter
 from alerting.streams.deadletter import dead_letter_record
 from alerting.streams.directory import customers_key, encode_customer
 from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, parse_item
@@ -68,7 +68,6 @@ class Worker:
         self.topics = settings.input_topics()
         self.shards: dict[int, Shard] = {}
         self.delivered: set[str] = set()  # dedup keys found in the tasks topic on recovery
-        self.out_hw: dict[int, int] = {}  # tasks partition -> next offset after our acked sends
         self.lock = lock or asyncio.Lock()  # held per batch: a rules swap lands between two
         self.ready = asyncio.Event()
         self.stats = {"events": 0, "tasks": 0, "skipped": 0, "dead_letters": 0,
@@ -80,7 +79,7 @@ class Worker:
         self.side: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.n_partitions = settings.partitions
-        self._pending: list[asyncio.Future] = []  # type: ignore[type-arg]
+        self.output = CheckpointWriter(self.store, self.m, self.stats, self._update_lag)
         self.reloader: Any = None  # alerting.reload.RulesReloader when rules hot-reload
         self.closed = False
         self.failed = False  # a batch raised half-way: stop() must not checkpoint
@@ -92,7 +91,7 @@ class Worker:
         await start_kafka(self.producer, self.s)
         self.side = new_consumer(self.s, None)
         await start_kafka(self.side, self.s)
-        self.out_hw = await recovery.end_offsets(self.side, self.s.topic_tasks)
+        self.output.out_hw = await recovery.end_offsets(self.side, self.s.topic_tasks)
         self.n_partitions = len(await recovery.topic_partitions(self.side, self.topics[1]))
         await self._load_managers()
         self.consumer = new_consumer(self.s, self.s.group_id,
@@ -105,6 +104,9 @@ class Worker:
         try:
             async with self.lock:
                 self.closed = True  # a late timer tick must not produce any more
+                await self.output.wait()
+                if self.output.error() is not None:
+                    self.failed = True  # the worker stops with what was last written
                 if self.shards and not self.failed:
                     await self.checkpoint(force=True)
         finally:
@@ -128,6 +130,7 @@ class Worker:
 
     async def step(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         """Apply one fetched batch, fire due timers, produce, checkpoint when due."""
+        self._raise_if_checkpoint_failed()
         t0 = time.perf_counter()
         out = Outcome()
         for tp, records in batch.items():
@@ -145,9 +148,11 @@ class Worker:
         await self._emit(out)
         self.stats["events"] += out.applied
         self._record_engine_stats()
-        due = self._most_overdue()
-        if due is not None:
-            await self.checkpoint(only={due})
+        if not self.output.busy:
+            self._raise_if_checkpoint_failed()
+            due = self._most_overdue()
+            if due is not None:
+                self._take_checkpoint(only={due})
 
     def _most_overdue(self) -> int | None:
         """The one shard to checkpoint now, if any is due. One shard per batch: the pause a
@@ -248,8 +253,8 @@ class Worker:
     async def _emit(self, out: Outcome) -> None:
         """Send the batch's tasks (minus those already delivered) and dead letters. The loop does
         not wait for the acknowledgements (that would add the broker's produce latency to every
-        batch); ``flush_output`` waits for them before any checkpoint, so a checkpoint never
-        gets ahead of the output."""
+        batch); a checkpoint is written only once the sends made before it are acknowledged
+        (``CheckpointWriter``), so it never gets ahead of the output."""
         assert self.producer is not None
         p = self.producer
         now = time.time()
@@ -257,48 +262,51 @@ class Worker:
             if task.dedup_key in self.delivered:
                 self.stats["skipped"] += 1
                 continue
-            fut = await p.send(self.s.topic_tasks, task.to_json(), key=task.task_id.encode())
-            fut.add_done_callback(self._acked)
-            self._pending.append(fut)
+            self.output.track(await p.send(self.s.topic_tasks, task.to_json(),
+                                           key=task.task_id.encode()), True)
             record_tasks(self.m, (task,), task_log, latency_s=now - ts_ms / 1000)
             self.stats["tasks"] += 1
         for r in out.rejected:
             k, v = dead_letter_record(r)
-            self._pending.append(await p.send(self.s.topic_dead_letter, v, key=k))
+            self.output.track(await p.send(self.s.topic_dead_letter, v, key=k), False)
             self.m.dead_letters.labels(r.reason).inc()
         self.stats["dead_letters"] += len(out.rejected)
         self._count(out)
-        if len(self._pending) > 4 * self.s.max_batch:
-            await self.flush_output()
-
-    def _acked(self, fut: asyncio.Future) -> None:  # type: ignore[type-arg]
-        if fut.cancelled() or fut.exception() is not None:
-            return  # flush_output raises it
-        md = fut.result()
-        if md.offset + 1 > self.out_hw.get(md.partition, 0):
-            self.out_hw[md.partition] = md.offset + 1
-
-    async def flush_output(self) -> None:
-        """Wait until every send so far is acknowledged (raises if one failed: the worker then
-        stops without checkpointing past it, and a restart replays)."""
-        pending, self._pending = self._pending, []
-        if pending:
-            try:
-                await asyncio.gather(*pending)
-            except KafkaError as e:
-                raise ServiceUnavailable(f"kafka: producing output failed: "
-                                         f"{type(e).__name__}") from None
+        if self.output.in_flight > 4 * self.s.max_batch:
+            await self.output.flush()
 
     def _count(self, out: Outcome) -> None:
         for (topic, outcome), n in out.by_topic.items():
             self.m.events.labels(topic, outcome).inc(n)
 
     async def checkpoint(self, force: bool = False, only: set[int] | None = None) -> None:
-        """Save every changed shard (state of dirty customers + offsets + output offsets)."""
+        """Save every changed shard (state of dirty customers + offsets + output offsets) and
+        wait until it is written (stop, revoke, tests). The batch loop does not wait."""
+        await self.wait_checkpoint()
+        self._raise_if_checkpoint_failed()
+        self._take_checkpoint(force, only)
+        await self.wait_checkpoint()
+        self._raise_if_checkpoint_failed()
+
+    async def wait_checkpoint(self) -> None:
+        """Wait for the checkpoint being written, if any."""
+        await self.output.wait()
+
+    def _raise_if_checkpoint_failed(self) -> None:
+        e = self.output.error()
+        if e is not None:
+            # dirty customers were cleared when that checkpoint was taken: a later incremental
+            # checkpoint would record offsets past states that were never written
+            self.failed = True
+            raise e
+
+    def _take_checkpoint(self, force: bool = False, only: set[int] | None = None) -> None:
+        """Export the changed shards now, between two batches, and hand them to the background
+        writer (``alerting.streams.checkpointer``)."""
         t0 = time.perf_counter()
-        await self.flush_output()
         cps: list[PartitionCheckpoint] = []
         profiles: dict[str, bytes] = {}
+        now = time.monotonic()
         for p, shard in self.shards.items():
             if (only is not None and p not in only) or not (shard.changed or force):
                 continue
@@ -306,23 +314,16 @@ class Worker:
             dirty = list(eng.dirty_customers())
             cps.append(PartitionCheckpoint(
                 partition=p, offsets=dict(shard.offsets), meta=eng.export_meta(),
-                out_offsets=dict(self.out_hw), states=eng.export_state(dirty) if dirty else {}))
+                states=eng.export_state(dirty) if dirty else {}))
             for cid in shard.dirty_profiles:
                 c = self.directory.customer(cid)
                 if c is not None:
                     profiles[cid] = encode_customer(c)
-        if cps:
-            await self.store.save(cps, {customers_key(self.s.redis_prefix): profiles})
-            now = time.monotonic()
-            for cp in cps:
-                shard = self.shards[cp.partition]
-                shard.engine.clear_dirty()
-                shard.dirty_profiles.clear()
-                shard.changed = False
-                shard.since, shard.last_ckpt = 0, now
-            self.m.checkpoint_seconds.observe(time.perf_counter() - t0)
-            self.stats["checkpoints"] += 1
-        self._update_lag()
+            eng.clear_dirty()
+            shard.dirty_profiles.clear()
+            shard.changed = False
+            shard.since, shard.last_ckpt = 0, now
+        self.output.write(cps, {customers_key(self.s.redis_prefix): profiles}, t0)
 
     def _update_lag(self) -> None:
         if self.consumer is None:
@@ -355,7 +356,7 @@ class Worker:
             start: dict[int, int] = {}  # empty = from the beginning (a partition without a
             # checkpoint may have produced tasks anywhere before it crashed)
             if cps and all(cp is not None for cp in cps.values()):
-                for q in self.out_hw:
+                for q in self.output.out_hw:
                     start[q] = min(cp.out_offsets.get(q, 0) for cp in cps.values()
                                    if cp is not None)
             if new:

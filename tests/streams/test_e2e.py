@@ -86,22 +86,42 @@ async def test_worker_equals_backtest(settings: Settings, redis: aioredis.Redis,
 async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
                                      sample: Any) -> None:
     """The second worker joins mid-stream: a real rebalance (revoke → checkpoint → restore on
-    the other worker) in the middle of the input, and the union still equals one worker."""
+    the other worker) in the middle of the input, and the union still equals one worker.
+
+    The first worker stops fetching once it has applied a fifth of the input, until both
+    workers own partitions: the rebalance lands mid-stream however fast the worker is (its
+    group membership, revoke and checkpoint run as usual meanwhile)."""
     data, events, want = sample
     s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
                                     "checkpoint_events": 20})
     await prepare(s, redis, data, events)
+    go_on = asyncio.Event()
+    go_on.set()
+    gated: list[bool] = []
     async with running_worker(s, redis, rules_engine_factory(s)) as w1:
-        async def started() -> bool:
-            return w1.stats["events"] >= len(events) // 5
-        await wait_for(started, 30, "the first worker under way")
+        assert w1.consumer is not None
+        getmany = w1.consumer.getmany
+
+        async def gated_getmany(*args: Any, **kw: Any) -> Any:
+            if w1.stats["events"] >= len(events) // 5 and not gated:
+                gated.append(True)
+                go_on.clear()
+            await go_on.wait()
+            return await getmany(*args, **kw)
+        w1.consumer.getmany = gated_getmany  # type: ignore[method-assign]
+
+        async def paused() -> bool:
+            return not go_on.is_set()
+        await wait_for(paused, 30, "the first worker under way")
         async with running_worker(s, redis, rules_engine_factory(s)) as w2:
             async def shared() -> bool:
                 return bool(w1.shards) and bool(w2.shards)
             await wait_for(shared, 30, "both workers own partitions")
             assert w1.stats["events"] < len(events), "the rebalance must land mid-stream"
             assert set(w1.shards).isdisjoint(w2.shards)
+            go_on.set()
             got = await settle(s, len(want), 60)
+            assert w2.stats["events"] > 0, "the second worker applied part of the input"
     assert len(got) == len(set(got))
     assert as_set(got) == want
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
 
 from alerting.directory import Directory
+from alerting.errors import ServiceUnavailable
+from alerting.metrics import Metrics
 from alerting.models import parse_event
 from alerting.settings import Settings
 from alerting.streams.deadletter import original_bytes
+from alerting.streams.directory import load_directory
 from alerting.streams.topics import ensure_topics
+from alerting.streams.worker import Worker
 
+from .broker import free_port
 from .conftest import produce, produce_events, read_all, running_worker, tasks_topic, wait_for
 from .events import BAD_RECORDS, make_events
 from .stub_engine import StubEngine, run_embedded
@@ -118,3 +125,37 @@ async def test_wall_clock_watermark_fires_timers(settings: Settings, redis: aior
                     if orjson.loads(v)["rule_id"] == "idle"}
             return idle == customers
         await wait_for(all_idle, 30, "inactivity tasks from the wall clock")
+
+
+async def test_checkpoint_that_cannot_be_written_stops_the_worker(
+        settings: Settings, redis: aioredis.Redis) -> None:
+    """Checkpoints are written in the background; one that fails (Redis refuses the
+    connection) stops the batch loop, and nothing is checkpointed after it: a later incremental
+    checkpoint would record offsets past customer states that were never saved."""
+    events = make_events(seed=2)
+    await produce_events(settings, events[:300])
+    w = Worker(settings, StubEngine, redis, await load_directory(redis, settings.redis_prefix),
+               Metrics(CollectorRegistry()))
+    await w.start()
+    stop = asyncio.Event()
+    run = asyncio.create_task(w.run(stop))
+    try:
+        async def checkpointed() -> bool:
+            return w.stats["checkpoints"] >= 1 and w.stats["events"] >= 300
+        await wait_for(checkpointed, 30, "a first checkpoint")
+        await w.wait_checkpoint()
+        keys = [f"{settings.redis_prefix}ckpt:{settings.group_id}:{p}"
+                for p in range(settings.partitions)]
+        before = [await redis.hgetall(k) for k in keys]  # type: ignore[misc]
+        w.store.redis = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+        await produce_events(settings, events[300:])
+        with pytest.raises(ServiceUnavailable, match="redis: checkpoint failed"):
+            await asyncio.wait_for(run, 30)
+        assert w.failed
+        await w.stop()
+        assert [await redis.hgetall(k) for k in keys] == before  # type: ignore[misc]
+    finally:
+        stop.set()
+        if not run.done():
+            run.cancel()
+        await w.store.redis.aclose()
