@@ -11,6 +11,7 @@ from typing import Any
 from alerting.errors import BadEvent
 
 SCALE = 100
+MAX_DIGITS = 40  # characters of a money string: 10^37 is far above any real amount
 _DSCALE = Decimal(SCALE)
 
 
@@ -22,6 +23,9 @@ def to_cents(value: Any, *, field: str = "amount", allow_zero: bool = False,
     not > 0 unless allowed. Floats are converted through their shortest repr, so 0.1 is 10.
     """
     if type(value) is str:
+        if len(value) > MAX_DIGITS:
+            # int() refuses strings over 4,300 digits (ValueError): no amount is near this
+            raise BadEvent(f"bad_{field}", f"{field} has more than {MAX_DIGITS} characters")
         if len(value) > 3 and value[-3] == ".":
             # the wire's most usual form, "1234.56": the digits without the dot are the cents
             # (removing the first dot only: all digits left means it was the one at [-3])

@@ -32,7 +32,12 @@ def test_parse_complaint():
      ({"amount": "0"}, "bad_amount"), ({"amount": "NaN"}, "bad_amount"),
      ({"ts": "2024-01-01"}, "bad_ts"), ({"customer_id": None}, "missing_customer_id"),
      ({"event_id": ""}, "missing_event_id"), ({"type": "wire"}, "bad_type"),
-     ({"customer_id": ["x"]}, "bad_customer_id")],
+     ({"customer_id": ["x"]}, "bad_customer_id"),
+     # unhashable or oversized values: a BadEvent (dead letter), never a TypeError/ValueError
+     # that would escape the worker's per-record handling
+     ({"kind": ["withdrawal"]}, "bad_kind"), ({"kind": {"a": 1}}, "bad_kind"),
+     ({"amount": "1" * 5000}, "bad_amount"), ({"amount": "1" * 4000 + ".00"}, "bad_amount"),
+     ({"balance_after": "9" * 5000}, "bad_balance_after")],
 )
 def test_bad_events_have_reasons(patch, reason):
     with pytest.raises(BadEvent) as ei:
@@ -50,3 +55,11 @@ def test_not_an_object():
     with pytest.raises(BadEvent) as ei:
         parse_event([1, 2])
     assert ei.value.reason == "not_an_object"
+
+
+@pytest.mark.parametrize("status", [["opened"], {"s": "opened"}])
+def test_unhashable_complaint_status_is_a_bad_event(status):
+    with pytest.raises(BadEvent) as ei:
+        parse_event({"type": "complaint", "event_id": "e2", "complaint_id": "k1",
+                     "customer_id": "c1", "ts": "2024-01-01T09:00:00Z", "status": status})
+    assert ei.value.reason == "bad_status"

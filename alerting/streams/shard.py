@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 
 from alerting.errors import AlertingError, BadEvent
-from alerting.models import CustomerUpdate, Event, parse_event
+from alerting.models import CustomerUpdate, Event, fast_transaction, parse_event
 from alerting.tasks import Task
 
 NEG_INF = -(2**62)
@@ -45,9 +46,13 @@ class EngineLike(Protocol):
     def import_meta(self, meta: bytes) -> None: ...
 
 
-@dataclass(slots=True)
-class Item:
-    """A fetched record, parsed (``event``) or rejected (``error``)."""
+class Item(msgspec.Struct):
+    """A fetched record, parsed (``event``) or rejected (``error``).
+
+    A msgspec Struct rather than a dataclass: one is built per record on the worker's hot path
+    and a Struct is built about twice as fast (same fields, attributes, equality and defaults).
+    GC-tracked as a dataclass is: an error's traceback can lead back to the Item's buffer.
+    """
 
     ts: int
     offset: int
@@ -81,6 +86,15 @@ class Outcome:
 
 def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None) -> Item:
     """Decode and validate one record; a bad one keeps its error and sorts first."""
+    # The usual well-formed transaction (models.fast_event, inlined: hot path); anything else
+    # is decided, and reported, by the reference decode below.
+    if value is not None:
+        try:
+            ev: Event = fast_transaction(value)
+        except Exception:  # noqa: BLE001 - not the usual shape (bad JSON, bad value...)
+            pass
+        else:
+            return Item(ev.ts, offset, timestamp_ms, key, value, ev)
     try:
         if value is None:
             raise BadEvent("empty_value", "record has no value")
@@ -89,9 +103,9 @@ def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes |
         except orjson.JSONDecodeError:
             raise BadEvent("bad_json", "value is not JSON") from None
         ev = parse_event(obj)
-        return Item(ev.ts, offset, timestamp_ms, key, value, event=ev)
+        return Item(ev.ts, offset, timestamp_ms, key, value, ev)
     except BadEvent as e:
-        return Item(NEG_INF, offset, timestamp_ms, key, value, error=e)
+        return Item(NEG_INF, offset, timestamp_ms, key, value, None, e)
 
 
 class Shard:
