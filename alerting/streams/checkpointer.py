@@ -74,7 +74,8 @@ class CheckpointWriter:
 
     def write(self, cps: list[PartitionCheckpoint], side: dict[str, dict[str, bytes]],
               t0: float) -> None:
-        """Write checkpoints just taken, in the background (call only when not ``busy``)."""
+        """Write checkpoints just taken, in the background (call only when not ``busy``).
+        A checkpoint's ``out_offsets``, if set, caps the output offsets recorded for it."""
         assert not self.busy
         pending, self._pending = self._pending, []
         self._writing = asyncio.create_task(self._write(cps, side, dict(self.out_hw), pending,
@@ -90,7 +91,11 @@ class CheckpointWriter:
                     out_hw[md.partition] = md.offset + 1
         if cps:
             for cp in cps:
-                cp.out_offsets = dict(out_hw)
+                # a partition still replaying what an earlier incarnation had processed
+                # arrives with a cap (``recovery.Delivered.cap``): its offsets bound ours
+                cap = cp.out_offsets
+                cp.out_offsets = {q: min(o, cap[q]) if q in cap else o
+                                  for q, o in out_hw.items()}
             await self.store.save(cps, side)
             self.m.checkpoint_seconds.observe(time.perf_counter() - t0)
             self.stats["checkpoints"] += 1

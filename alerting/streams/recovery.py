@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -57,12 +58,19 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str,
 async def read_range(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
                      timeout_s: float = 60.0) -> list[bytes]:
     """The values of ``topic`` from ``start`` offsets (missing partition = 0) to its end."""
+    return [v for _, _, v in await read_records(consumer, topic, start, timeout_s)]
+
+
+async def read_records(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
+                       timeout_s: float = 60.0) -> list[tuple[int, int, bytes]]:
+    """(partition, offset, value) of ``topic`` from ``start`` offsets (missing partition = 0)
+    to its end."""
     tps = await topic_partitions(consumer, topic)
     consumer.assign(tps)
     pos = {tp: start.get(tp.partition, 0) for tp in tps}
     for tp in tps:
         consumer.seek(tp, pos[tp])
-    values: list[bytes] = []
+    out: list[tuple[int, int, bytes]] = []
     deadline = time.monotonic() + timeout_s
     todo = set(tps)
     while todo:
@@ -70,7 +78,7 @@ async def read_range(consumer: AIOKafkaConsumer, topic: str, start: dict[int, in
             raise ServiceUnavailable(f"kafka: reading {topic!r} back timed out")
         batch = await consumer.getmany(*todo, timeout_ms=100, max_records=10000)
         for tp, records in batch.items():
-            values += [r.value for r in records if r.value is not None]
+            out += [(tp.partition, r.offset, r.value) for r in records if r.value is not None]
             if records:
                 pos[tp] = records[-1].offset + 1
         for tp in list(todo):
@@ -79,16 +87,62 @@ async def read_range(consumer: AIOKafkaConsumer, topic: str, start: dict[int, in
                 todo.discard(tp)
         await asyncio.sleep(0)
     consumer.assign([])
-    return values
+    return out
 
 
-def dedup_keys(values: list[bytes]) -> set[str]:
-    """``task_id:revision`` of each task message (unparseable messages are skipped)."""
-    keys: set[str] = set()
-    for v in values:
-        try:
-            d = orjson.loads(v)
-            keys.add(f"{d['task_id']}:{d.get('revision', 0)}")
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            continue
-    return keys
+class Delivered:
+    """Tasks found on the tasks topic at recovery that the replay will emit again.
+
+    Skipping them is not all: until the replay has emitted a partition's outstanding tasks
+    again, it is still inside input that a previous incarnation had processed, and a
+    checkpoint taken there must record output offsets no later than those tasks. Otherwise a
+    second crash would restart from that checkpoint, read back only from its (later) offsets,
+    miss them and deliver them twice. ``cap(p)`` gives those bounds."""
+
+    def __init__(self) -> None:
+        self._key: dict[str, tuple[int, int, int]] = {}  # dedup key -> (input p, tasks q, off)
+        self._by_p: dict[int, dict[str, tuple[int, int]]] = {}  # input p -> {key: (q, off)}
+
+    def __len__(self) -> int:
+        return len(self._key)
+
+    def add(self, records: list[tuple[int, int, bytes]], partition_of: Callable[[str], int],
+            floors: dict[int, dict[int, int]]) -> None:
+        """Remember the tasks of input partitions in ``floors`` ({input p: {tasks q: offset}},
+        the restored checkpoint's output offsets: earlier tasks came from events before it)."""
+        for q, off, v in records:
+            try:
+                d = orjson.loads(v)
+                key, cid = f"{d['task_id']}:{d.get('revision', 0)}", d["customer_id"]
+                p = partition_of(cid)
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                continue
+            floor = floors.get(p)
+            if floor is None or off < floor.get(q, 0) or key in self._key:
+                continue
+            self._key[key] = (p, q, off)
+            self._by_p.setdefault(p, {})[key] = (q, off)
+
+    def seen_again(self, key: str) -> bool:
+        """Was this task delivered already? (then it is no longer outstanding)"""
+        hit = self._key.pop(key, None)
+        if hit is None:
+            return False
+        by = self._by_p.get(hit[0])
+        if by is not None:
+            by.pop(key, None)
+        return True
+
+    def cap(self, p: int) -> dict[int, int]:
+        """{tasks q: lowest offset of partition p's outstanding tasks}: a checkpoint of p must
+        not record output offsets past these."""
+        out: dict[int, int] = {}
+        for q, off in self._by_p.get(p, {}).values():
+            if off < out.get(q, off + 1):
+                out[q] = off
+        return out
+
+    def drop(self, p: int) -> None:
+        """Forget a partition (revoked: its next owner reads back for itself)."""
+        for key in self._by_p.pop(p, {}):
+            self._key.pop(key, None)

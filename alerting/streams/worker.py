@@ -67,7 +67,7 @@ class Worker:
         self.wm = SharedWatermark(redis, f"{settings.redis_prefix}watermark:{settings.group_id}")  # type: ignore[arg-type]
         self.topics = settings.input_topics()
         self.shards: dict[int, Shard] = {}
-        self.delivered: set[str] = set()  # dedup keys found in the tasks topic on recovery
+        self.delivered = recovery.Delivered()  # tasks found on the tasks topic on recovery
         self.lock = lock or asyncio.Lock()  # held per batch: a rules swap lands between two
         self.ready = asyncio.Event()
         self.stats = {"events": 0, "tasks": 0, "skipped": 0, "dead_letters": 0,
@@ -259,7 +259,7 @@ class Worker:
         p = self.producer
         now = time.time()
         for task, ts_ms in out.tasks:
-            if task.dedup_key in self.delivered:
+            if self.delivered.seen_again(task.dedup_key):
                 self.stats["skipped"] += 1
                 continue
             self.output.track(await p.send(self.s.topic_tasks, task.to_json(),
@@ -314,6 +314,7 @@ class Worker:
             dirty = list(eng.dirty_customers())
             cps.append(PartitionCheckpoint(
                 partition=p, offsets=dict(shard.offsets), meta=eng.export_meta(),
+                out_offsets=self.delivered.cap(p),
                 states=eng.export_state(dirty) if dirty else {}))
             for cid in shard.dirty_profiles:
                 c = self.directory.customer(cid)
@@ -343,6 +344,7 @@ class Worker:
                 await self.checkpoint(force=True, only=parts)
             for p in parts:
                 del self.shards[p]
+                self.delivered.drop(p)
                 self._advanced.pop(p, None)
                 self._recorders.pop(p, None)
 
@@ -360,8 +362,11 @@ class Worker:
                     start[q] = min(cp.out_offsets.get(q, 0) for cp in cps.values()
                                    if cp is not None)
             if new:
-                values = await recovery.read_range(self.side, self.s.topic_tasks, start)
-                self.delivered |= recovery.dedup_keys(values)
+                records = await recovery.read_records(self.side, self.s.topic_tasks, start)
+                n = self.n_partitions
+                self.delivered.add(records, lambda cid: partition_of(cid, n),
+                                   {p: cp.out_offsets if cp is not None else {}
+                                    for p, cp in cps.items()})
             for p in new:
                 self.shards[p] = self._restore(p, cps[p])
             self.stats["recoveries"] += len(new)

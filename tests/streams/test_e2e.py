@@ -5,6 +5,7 @@ with SIGKILL three times and restarted delivers every task exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,7 +25,8 @@ from alerting.metrics import Metrics
 from alerting.sample import SampleData, generate
 from alerting.settings import Settings
 from alerting.streams.app import rules_engine_factory
-from alerting.streams.directory import save_directory
+from alerting.streams.directory import load_directory, save_directory
+from alerting.streams.worker import Worker
 from alerting.tasks import Task
 
 from .conftest import produce_events, running_worker, tasks_topic, wait_for
@@ -126,6 +128,88 @@ async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
     assert as_set(got) == want
 
 
+async def _crash(w: Any, run: asyncio.Task[None]) -> None:
+    """Stop a worker as a crash would: the batch loop dies, no final checkpoint."""
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    w.failed = True  # what a dead process amounts to: stop() only closes the clients
+    await w.stop()
+
+
+def _gate(w: Any, after_events: int) -> tuple[asyncio.Event, asyncio.Event]:
+    """Pause the worker's fetching once, when it has applied ``after_events`` events (between
+    two batches, outside the batch lock). Returns (paused, resume)."""
+    paused, resume = asyncio.Event(), asyncio.Event()
+    getmany = w.consumer.getmany
+
+    async def gated(*args: Any, **kw: Any) -> Any:
+        if w.stats["events"] >= after_events and not resume.is_set():
+            paused.set()
+            await resume.wait()
+        return await getmany(*args, **kw)
+    w.consumer.getmany = gated
+    return paused, resume
+
+
+async def test_second_crash_inside_replayed_input_duplicates_nothing(
+        settings: Settings, redis: aioredis.Redis, sample: Any) -> None:
+    """A crashes well past its last checkpoint C0; B restarts from C0 and checkpoints (C1)
+    while still replaying input A had processed, then crashes too; C restarts from C1. C1 must
+    record output offsets no later than A's tasks for the events after it, or C reads back too
+    little and delivers them twice (a real bug once: C1 recorded the topic's end at B's start).
+    """
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 50,
+                                    "checkpoint_events": 10**9, "checkpoint_ms": 10**7})
+    await prepare(s, redis, data, events)
+    factory = rules_engine_factory(s)
+
+    async def start(gate_after: int) -> tuple[Worker, asyncio.Task[None],
+                                              tuple[asyncio.Event, asyncio.Event]]:
+        w = Worker(s, factory, redis, await load_directory(redis, s.redis_prefix),
+                   Metrics(CollectorRegistry()))
+        await w.start()
+        gate = _gate(w, gate_after)
+        return w, asyncio.create_task(w.run(asyncio.Event())), gate
+
+    a, run_a, (paused_a, resume_a) = await start(len(events) // 5)
+    await wait_for(_is_set(paused_a), 30, "A at a fifth of the input")
+    await a.checkpoint(force=True)  # C0
+    resume_a.set()  # A runs on to the end of the input, and crashes there
+
+    async def a_done() -> bool:
+        return a.stats["events"] >= len(events) and len(await tasks_topic(s)) >= len(want)
+    await wait_for(a_done, 60, "A through the whole input")
+    await _crash(a, run_a)
+    assert await applied(redis, s) < len(events) // 2, "A's last checkpoint is C0"
+
+    b, run_b, (paused_b, _) = await start(len(events) // 5)  # from C0 to two fifths
+    await wait_for(_is_set(paused_b), 30, "B inside the input A had processed")
+    assert b.stats["tasks"] == 0, "B only re-emitted tasks A had delivered"
+    await b.checkpoint(force=True)  # C1
+    await _crash(b, run_b)
+    at_c1 = await applied(redis, s)
+
+    c, run_c, _ = await start(10**9)
+    try:
+        async def c_done() -> bool:
+            return c.stats["events"] >= len(events) - at_c1
+        await wait_for(c_done, 60, "C through the rest of the input")
+        await c.output.flush()
+        got = await tasks_topic(s)
+    finally:
+        await _crash(c, run_c)
+    assert len(got) == len(set(got)), "a task was delivered twice"
+    assert as_set(got) == want
+
+
+def _is_set(e: asyncio.Event) -> Any:
+    async def check() -> bool:
+        return e.is_set()
+    return check
+
+
 def spawn(s: Settings) -> subprocess.Popen[bytes]:
     env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v)
                             for k, v in s.model_dump().items()}}
@@ -135,34 +219,45 @@ def spawn(s: Settings) -> subprocess.Popen[bytes]:
 
 
 async def applied(redis: aioredis.Redis, s: Settings) -> int:
-    """Input records covered by the partitions' checkpoints."""
+    """Input records covered by the partitions' checkpoints (their offset fields only)."""
+    fields = [f"o:{t}" for t in s.input_topics()]
     total = 0
     for p in range(s.partitions):
-        raw: dict[bytes, bytes] = await redis.hgetall(  # type: ignore[misc,assignment]
-            f"{s.redis_prefix}ckpt:{s.group_id}:{p}")
-        total += sum(int(v) for k, v in raw.items() if k.startswith(b"o:"))
+        offsets = await redis.hmget(  # type: ignore[misc]
+            f"{s.redis_prefix}ckpt:{s.group_id}:{p}", fields)
+        total += sum(int(v) for v in offsets if v is not None)
     return total
 
 
 async def test_kill_9_three_times_loses_and_duplicates_nothing(
         settings: Settings, redis: aioredis.Redis, sample: Any) -> None:
+    """SIGKILL a worker process three times while it works through the input, restart it each
+    time, then let a last one finish: every task exactly once, equal to the backtest.
+
+    The input arrives in quarters, each produced while no worker runs (so the event-time merge
+    sees it whole), and each kill comes once the worker is a little into its new quarter, so
+    the kills land mid-stream however fast the worker is."""
     data, events, want = sample
     s = settings.model_copy(update={"rules_path": RULES, "max_batch": 40,
                                     "checkpoint_events": 300, "checkpoint_ms": 100000})
-    await prepare(s, redis, data, events)
+    await save_directory(redis, s.redis_prefix, data.customers, data.managers)
+    n = len(events)
+    quarters = [events[i * n // 4:(i + 1) * n // 4] for i in range(4)]
     kills = 0
-    for frac in (0.2, 0.45, 0.7):
+    for i, frac in enumerate((0.05, 0.30, 0.55)):
+        await produce_events(s, quarters[i])
         proc = spawn(s)
         try:
             async def progressed(f: float = frac, proc: Any = proc) -> bool:
                 assert proc.poll() is None, proc.stderr.read().decode()
-                return await applied(redis, s) >= f * len(events)
+                return await applied(redis, s) >= f * n
             await wait_for(progressed, 60, f"{frac:.0%} of the input")
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         kills += 1
-    assert await applied(redis, s) < len(events), "the kills must land mid-stream"
+    assert await applied(redis, s) < n, "the kills must land mid-stream"
+    await produce_events(s, quarters[3])
     proc = spawn(s)
     try:
         got = await settle(s, len(want), 90)
