@@ -162,17 +162,64 @@ class Shard:
                 return out
             heads.sort()
             _, i, t = heads[0]
-            buf = bufs[t]
             # a run: keep taking from this topic while its head sorts before the next topic's
-            limit = heads[1][:2] if len(heads) > 1 else None
-            apply = self._apply
-            while buf and (limit is None or (buf[0].ts, i) < limit):
-                apply(t, buf.popleft(), out)
+            self._run(t, i, bufs[t], heads[1][0] if len(heads) > 1 else None,
+                      heads[1][1] if len(heads) > 1 else 0, out)
+
+    def _run(self, topic: str, i: int, buf: deque[Item], limit_ts: int | None, limit_i: int,
+             out: Outcome) -> None:
+        """Apply the head items of one topic while they sort before (``limit_ts``,
+        ``limit_i``), the next topic's head. Written out for the usual item, a parsed
+        transaction or complaint (this runs once per event): counters, offset and watermark
+        are updated once per run; errors and profile updates take ``_apply``."""
+        process = self.engine.process
+        tasks_out = out.tasks
+        wm = self.watermark
+        n = ok = 0
+        last = -1
+        while buf:
+            item = buf[0]
+            if limit_ts is not None and (item.ts > limit_ts or (
+                    item.ts == limit_ts and i >= limit_i)):
+                break
+            buf.popleft()
+            n += 1
+            last = item.offset
+            ev = item.event
+            if item.error is not None or type(ev) is CustomerUpdate or ev is None:
+                self._apply(topic, item, out)
+                wm = max(wm, self.watermark)
+                continue
+            try:
+                tasks = process(ev)
+            except BadEvent as e:
+                self._reject(topic, item, e, out, "late" if e.reason == "late_event"
+                             else "dead_letter")
+                continue
+            except (AlertingError, ValueError, KeyError, TypeError, ArithmeticError) as e:
+                # an engine bug on one event must not stop the stream; the record is kept
+                self._reject(topic, item, BadEvent("engine_error", type(e).__name__), out,
+                             "dead_letter")
+                continue
+            ts = ev.ts
+            if ts and ts > wm:
+                wm = ts
+            if tasks:
+                stamp = item.timestamp_ms
+                for task in tasks:
+                    tasks_out.append((task, stamp))
+            ok += 1
+        if n:
+            self.offsets[topic] = last + 1
+            self.changed = True
+            out.applied += n
+            self.watermark = wm
+            if ok:
+                k = (topic, "ok")
+                out.by_topic[k] = out.by_topic.get(k, 0) + ok
 
     def _apply(self, topic: str, item: Item, out: Outcome) -> None:
-        self.offsets[topic] = item.offset + 1
-        self.changed = True
-        out.applied += 1
+        """One error or profile update (``_run`` counts it as applied and moves the offset)."""
         if item.error is not None:
             self._reject(topic, item, item.error, out, "dead_letter")
             return
@@ -184,7 +231,6 @@ class Shard:
                          else "dead_letter")
             return
         except (AlertingError, ValueError, KeyError, TypeError, ArithmeticError) as e:
-            # an engine bug on one event must not stop the stream; the record is kept
             self._reject(topic, item, BadEvent("engine_error", type(e).__name__), out,
                          "dead_letter")
             return
