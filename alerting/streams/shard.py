@@ -169,9 +169,8 @@ class Shard:
     def _run(self, topic: str, i: int, buf: deque[Item], limit_ts: int | None, limit_i: int,
              out: Outcome) -> None:
         """Apply the head items of one topic while they sort before (``limit_ts``,
-        ``limit_i``), the next topic's head. Written out for the usual item, a parsed
-        transaction or complaint (this runs once per event): counters, offset and watermark
-        are updated once per run; errors and profile updates take ``_apply``."""
+        ``limit_i``), the next topic's head. One loop per run rather than a call per item
+        (this runs once per event): counters, offset and watermark are updated once per run."""
         process = self.engine.process
         tasks_out = out.tasks
         wm = self.watermark
@@ -185,11 +184,10 @@ class Shard:
             buf.popleft()
             n += 1
             last = item.offset
-            ev = item.event
-            if item.error is not None or type(ev) is CustomerUpdate or ev is None:
-                self._apply(topic, item, out)
-                wm = max(wm, self.watermark)
+            if item.error is not None:
+                self._reject(topic, item, item.error, out, "dead_letter")
                 continue
+            ev = item.event
             try:
                 tasks = process(ev)
             except BadEvent as e:
@@ -201,7 +199,9 @@ class Shard:
                 self._reject(topic, item, BadEvent("engine_error", type(e).__name__), out,
                              "dead_letter")
                 continue
-            ts = ev.ts
+            if type(ev) is CustomerUpdate:
+                self.dirty_profiles.add(ev.customer_id)
+            ts = ev.ts  # type: ignore[union-attr]
             if ts and ts > wm:
                 wm = ts
             if tasks:
@@ -217,31 +217,6 @@ class Shard:
             if ok:
                 k = (topic, "ok")
                 out.by_topic[k] = out.by_topic.get(k, 0) + ok
-
-    def _apply(self, topic: str, item: Item, out: Outcome) -> None:
-        """One error or profile update (``_run`` counts it as applied and moves the offset)."""
-        if item.error is not None:
-            self._reject(topic, item, item.error, out, "dead_letter")
-            return
-        ev = item.event
-        try:
-            tasks = self.engine.process(ev)
-        except BadEvent as e:
-            self._reject(topic, item, e, out, "late" if e.reason == "late_event"
-                         else "dead_letter")
-            return
-        except (AlertingError, ValueError, KeyError, TypeError, ArithmeticError) as e:
-            self._reject(topic, item, BadEvent("engine_error", type(e).__name__), out,
-                         "dead_letter")
-            return
-        if isinstance(ev, CustomerUpdate):
-            self.dirty_profiles.add(ev.customer_id)
-        if ev is not None and ev.ts and ev.ts > self.watermark:
-            self.watermark = ev.ts
-        for t in tasks:
-            out.tasks.append((t, item.timestamp_ms))
-        k = (topic, "ok")
-        out.by_topic[k] = out.by_topic.get(k, 0) + 1
 
     def _reject(self, topic: str, item: Item, e: BadEvent, out: Outcome, outcome: str) -> None:
         out.rejected.append(Rejected(topic, self.partition, item, e.reason, e.detail))
