@@ -57,9 +57,7 @@ class CheckpointWriter:
     def _acked(self, fut: asyncio.Future[Any]) -> None:
         if fut.cancelled() or fut.exception() is not None:
             return  # the flush or checkpoint awaiting it raises
-        md = fut.result()
-        if md.offset + 1 > self.out_hw.get(md.partition, 0):
-            self.out_hw[md.partition] = md.offset + 1
+        _raise_hw(self.out_hw, fut.result())
 
     async def flush(self) -> None:
         """Wait until every send so far is acknowledged (raises if one failed: the worker then
@@ -86,9 +84,7 @@ class CheckpointWriter:
         await acknowledged(pending)
         for fut, is_task in pending:
             if is_task:
-                md = fut.result()
-                if md.offset + 1 > out_hw.get(md.partition, 0):
-                    out_hw[md.partition] = md.offset + 1
+                _raise_hw(out_hw, fut.result())
         if cps:
             for cp in cps:
                 # a partition still replaying what an earlier incarnation had processed
@@ -112,6 +108,12 @@ class CheckpointWriter:
         if w is None or not w.done():
             return None
         return asyncio.CancelledError() if w.cancelled() else w.exception()
+
+
+def _raise_hw(hw: dict[int, int], md: Any) -> None:
+    """Raise a tasks partition's high-water mark to just after an acknowledged send."""
+    if md.offset + 1 > hw.get(md.partition, 0):
+        hw[md.partition] = md.offset + 1
 
 
 async def acknowledged(pending: Pending) -> None:
