@@ -47,6 +47,9 @@ from tests.streams.broker import free_port, start_broker  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
 PARTS = 8
+# (d)'s upstream producer: linger.ms 5 is the Kafka producer's default since Apache Kafka 4.0
+# (KIP-1030), what a bank's core system sending events would use unless tuned
+INPUT_LINGER_MS = int(os.environ.get("INPUT_LINGER_MS", "5"))
 
 
 def settings(bootstrap: str, tag: str, prefix: str) -> Settings:
@@ -207,7 +210,7 @@ async def latency(bootstrap: str, r: aioredis.Redis, prefix: str, rate: int,
     cons = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                             fetch_max_wait_ms=100)
     await cons.start()
-    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=INPUT_LINGER_MS)
     await prod.start()
     try:
         tps = await topic_partitions(cons, s.topic_tasks)
@@ -269,7 +272,7 @@ async def raw_latency(bootstrap: str, rate: int, seconds: float) -> dict[str, fl
                          session_timeout_ms=2000, heartbeat_interval_ms=500,
                          rebalance_timeout_ms=2000)
     await c.start()
-    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    prod = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=INPUT_LINGER_MS)
     await prod.start()
     lat: list[float] = []
     stop = asyncio.Event()
@@ -294,6 +297,16 @@ async def raw_latency(bootstrap: str, rate: int, seconds: float) -> dict[str, fl
     lat.sort()
     return {"samples": len(lat), "p50_ms": round(1000 * statistics.median(lat), 1),
             "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1)}
+
+
+async def _latency_phase(bootstrap: str, r: aioredis.Redis, prefix: str, seconds: float,
+                         rates: list[int]) -> None:
+    for rate in rates:
+        # own prefix: an empty directory, so no go-live burst of inactivity timers
+        res = await latency(bootstrap, r, prefix + "lat:", rate, seconds)
+        base = await raw_latency(bootstrap, rate, seconds)
+        print(f"(d) {rate}/s: worker {res}; baseline broker alone (produce -> consume) "
+              f"{base}")
 
 
 async def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
@@ -355,6 +368,9 @@ async def main(a: argparse.Namespace) -> None:
     try:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
               f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
+        if a.latency_only:
+            await _latency_phase(broker.bootstrap, r, prefix, a.seconds, a.rates)
+            return
         data = generate(a.customers, 365, seed=11)
         events = []
         for e in data.events():
@@ -405,12 +421,7 @@ async def main(a: argparse.Namespace) -> None:
         # messages rather than the worker
         broker.stop()
         broker = start_broker()
-        for rate in (1000, 3000):
-            # own prefix: an empty directory, so no go-live burst of inactivity timers
-            res = await latency(broker.bootstrap, r, prefix + "lat:", rate, a.seconds)
-            base = await raw_latency(broker.bootstrap, rate, a.seconds)
-            print(f"(d) {rate}/s: worker {res}; baseline broker alone (produce -> consume) "
-                  f"{base}")
+        await _latency_phase(broker.bootstrap, r, prefix, a.seconds, a.rates)
     finally:
         keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
         if keys:
@@ -425,4 +436,7 @@ if __name__ == "__main__":
     ap.add_argument("--customers", type=int, default=3400)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--skip-latency", action="store_true", help="stop after (b) and (b')")
+    ap.add_argument("--latency-only", action="store_true", help="only (d), on a fresh broker")
+    ap.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")],
+                    default=[1000, 3000], help="(d)'s steady rates, comma-separated")
     asyncio.run(main(ap.parse_args()))

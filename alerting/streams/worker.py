@@ -74,6 +74,7 @@ class Worker:
                       "checkpoints": 0, "recoveries": 0}
         self._last_tick = 0.0
         self._advanced: dict[int, int] = {}
+        self._pausing = False  # some input partition may be paused (_flow_control)
         self._recorders: dict[int, EngineStatsRecorder] = {}  # per shard: engine stats → metrics
         self.consumer: AIOKafkaConsumer | None = None
         self.side: AIOKafkaConsumer | None = None
@@ -142,7 +143,7 @@ class Worker:
             part = shard.drain(self._caught_up_fn(shard))
             shard.since += part.applied
             _merge(out, part)
-            self._flow_control(shard)
+        self._flow_control()
         await self._advance(out)
         self.m.rule_eval.observe(time.perf_counter() - t0)
         await self._emit(out)
@@ -192,16 +193,23 @@ class Worker:
             return hw is not None and shard.fetched[topic] >= hw
         return caught_up
 
-    def _flow_control(self, shard: Shard) -> None:
-        """Pause topics that run ahead in the merge so buffers stay bounded."""
+    def _flow_control(self) -> None:
+        """Pause topic-partitions that run ahead in the merge so buffers stay bounded, and
+        resume them once drained. ``paused()`` walks every assigned partition, so it is read
+        once per batch and only while something is, or must be, paused (the worker is the only
+        one to pause; a rebalance clears pauses, which at worst makes this read it once more)."""
         assert self.consumer is not None
         limit = 4 * self.s.max_batch
-        for t, buf in shard.buffers.items():
-            tp = TopicPartition(t, shard.partition)
-            if len(buf) > limit:
-                self.consumer.pause(tp)
-            elif tp in self.consumer.paused():
-                self.consumer.resume(tp)
+        over = {TopicPartition(t, p) for p, shard in self.shards.items()
+                for t, buf in shard.buffers.items() if len(buf) > limit}
+        if not over and not self._pausing:
+            return
+        paused = self.consumer.paused()
+        for tp in paused - over:
+            self.consumer.resume(tp)
+        for tp in over - paused:
+            self.consumer.pause(tp)
+        self._pausing = bool(over)
 
     async def _advance(self, out: Outcome) -> None:
         """Fire timers: each shard up to its own event time; idle shards up to the shared

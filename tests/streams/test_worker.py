@@ -17,7 +17,9 @@ from alerting.models import parse_event
 from alerting.settings import Settings
 from alerting.streams.deadletter import original_bytes
 from alerting.streams.directory import load_directory
-from alerting.streams.topics import ensure_topics
+from alerting.streams.recovery import topic_partitions
+from alerting.streams.shard import Item, Shard
+from alerting.streams.topics import ensure_topics, new_consumer, start_kafka
 from alerting.streams.worker import Worker
 
 from .broker import free_port
@@ -159,3 +161,34 @@ async def test_checkpoint_that_cannot_be_written_stops_the_worker(
         if not run.done():
             run.cancel()
         await w.store.redis.aclose()
+
+
+async def test_flow_control_pauses_a_partition_that_runs_ahead_and_resumes_it(
+        settings: Settings, redis: aioredis.Redis) -> None:
+    """A topic-partition whose merge buffer holds more than 4 batches is paused on the real
+    consumer, the others are not, and it is resumed once its buffer drains."""
+    s = settings.model_copy(update={"max_batch": 5})
+    await ensure_topics(s)
+    w = Worker(s, StubEngine, redis, Directory(), Metrics(CollectorRegistry()))
+    w.consumer = new_consumer(s, None)
+    await start_kafka(w.consumer, s)
+    try:
+        tps = [tp for t in s.input_topics() for tp in await topic_partitions(w.consumer, t)]
+        w.consumer.assign(tps)
+        for p in (0, 1):
+            w.shards[p] = Shard(p, s.input_topics(), StubEngine(Directory()),
+                                dict.fromkeys(s.input_topics(), 0))
+        ahead = w.shards[1].buffers[s.topic_transactions]
+        ahead.extend(Item(i, i, 0, None, b"{}") for i in range(21))  # limit: 4 * 5
+        w.shards[0].buffers[s.topic_transactions].extend(
+            Item(i, i, 0, None, b"{}") for i in range(20))
+        w._flow_control()  # noqa: SLF001
+        assert {(tp.topic, tp.partition) for tp in w.consumer.paused()} == {
+            (s.topic_transactions, 1)}
+        w._flow_control()  # noqa: SLF001 - still over: stays paused, nothing else changes
+        assert len(w.consumer.paused()) == 1
+        ahead.clear()
+        w._flow_control()  # noqa: SLF001
+        assert w.consumer.paused() == set()
+    finally:
+        await w.consumer.stop()
