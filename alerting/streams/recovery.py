@@ -97,11 +97,21 @@ class Delivered:
     again, it is still inside input that a previous incarnation had processed, and a
     checkpoint taken there must record output offsets no later than those tasks. Otherwise a
     second crash would restart from that checkpoint, read back only from its (later) offsets,
-    miss them and deliver them twice. ``cap(p)`` gives those bounds."""
+    miss them and deliver them twice. ``cap(p)`` gives those bounds.
+
+    The bound ends with the replay (``replay_until`` / ``release_replayed``): once the
+    partition has applied its input up to the ends it had at recovery and fired its timers up
+    to the watermark of that moment, everything a previous incarnation could have emitted has
+    been emitted again, and tasks still outstanding never will be (the rules changed between
+    the two). Those keep being skipped (delivered once is the contract) but no longer hold back
+    the partition's checkpoints, which would otherwise read the tasks topic back from the same
+    old offset after every restart."""
 
     def __init__(self) -> None:
         self._key: dict[str, tuple[int, int, int]] = {}  # dedup key -> (input p, tasks q, off)
         self._by_p: dict[int, dict[str, tuple[int, int]]] = {}  # input p -> {key: (q, off)}
+        # input p -> ({input topic: end offset at recovery}, watermark at recovery)
+        self._until: dict[int, tuple[dict[str, int], int]] = {}
 
     def __len__(self) -> int:
         return len(self._key)
@@ -122,6 +132,30 @@ class Delivered:
                 continue
             self._key[key] = (p, q, off)
             self._by_p.setdefault(p, {})[key] = (q, off)
+
+    def outstanding(self, p: int) -> int:
+        """How many of partition p's tasks the replay has yet to emit again (and caps on)."""
+        return len(self._by_p.get(p, ()))
+
+    def replay_until(self, p: int, ends: dict[str, int], watermark: int) -> None:
+        """Partition p's input end offsets and the watermark at its recovery: the replay is
+        over once the partition has applied its input to those ends and fired its timers to
+        that watermark."""
+        if self._by_p.get(p):
+            self._until[p] = (dict(ends), watermark)
+
+    def release_replayed(self, p: int, offsets: dict[str, int], advanced: int) -> int:
+        """If partition p's replay is over (``offsets``: its next input offsets; ``advanced``:
+        the watermark its timers have fired to), stop capping it; returns how many of its
+        tasks were never emitted again (0 when the replay is not over, or emitted them all)."""
+        until = self._until.get(p)
+        if until is None:
+            return 0
+        ends, watermark = until
+        if advanced < watermark or any(offsets.get(t, 0) < e for t, e in ends.items()):
+            return 0
+        del self._until[p]
+        return len(self._by_p.pop(p, {}))
 
     def seen_again(self, key: str) -> bool:
         """Was this task delivered already? (then it is no longer outstanding)"""
@@ -144,5 +178,7 @@ class Delivered:
 
     def drop(self, p: int) -> None:
         """Forget a partition (revoked: its next owner reads back for itself)."""
-        for key in self._by_p.pop(p, {}):
-            self._key.pop(key, None)
+        self._by_p.pop(p, None)
+        self._until.pop(p, None)
+        for key in [k for k, hit in self._key.items() if hit[0] == p]:
+            del self._key[key]

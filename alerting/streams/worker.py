@@ -319,6 +319,12 @@ class Worker:
             if (only is not None and p not in only) or not (shard.changed or force):
                 continue
             eng = shard.engine
+            never = self.delivered.release_replayed(p, shard.offsets,
+                                                    self._advanced.get(p, NEG_INF))
+            if never:
+                log.warning("partition %d: %d tasks delivered before a restart were not emitted "
+                            "again by its replay (rules changed?); still skipped, no longer "
+                            "replayed from", p, never)
             dirty = list(eng.dirty_customers())
             cps.append(PartitionCheckpoint(
                 partition=p, offsets=dict(shard.offsets), meta=eng.export_meta(),
@@ -377,8 +383,24 @@ class Worker:
                                     for p, cp in cps.items()})
             for p in new:
                 self.shards[p] = self._restore(p, cps[p])
+            await self._bound_replay(new)
             self.stats["recoveries"] += len(new)
         self.ready.set()
+
+    async def _bound_replay(self, new: list[int]) -> None:
+        """Where the replay of each new partition that owes delivered tasks ends: its input
+        end offsets and the watermark now (``recovery.Delivered.replay_until``)."""
+        assert self.side is not None
+        owing = [p for p in new if self.delivered.outstanding(p)]
+        if not owing:
+            return
+        ends = {t: await recovery.end_offsets(self.side, t) for t in self.topics}
+        # every timer a previous incarnation fired was due at or before the shared watermark
+        # (or, in wall mode, the clock) as it stands now
+        wm = (int(time.time() * 1000) if self.s.watermark == "wall"
+              else await self.wm.offer(NEG_INF))
+        for p in owing:
+            self.delivered.replay_until(p, {t: e.get(p, 0) for t, e in ends.items()}, wm)
 
     def _restore(self, p: int, cp: PartitionCheckpoint | None) -> Shard:
         assert self.consumer is not None

@@ -204,6 +204,79 @@ async def test_second_crash_inside_replayed_input_duplicates_nothing(
     assert as_set(got) == want
 
 
+class _Silent:
+    """An engine whose rules changed so that it emits none of the earlier tasks again."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def __len__(self) -> int:
+        return len(self.engine)
+
+    def process(self, ev: Any) -> list[Task]:
+        self.engine.process(ev)
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Task]:
+        self.engine.advance(watermark_ms)
+        return []
+
+
+async def test_tasks_the_replay_never_emits_again_stop_holding_back_checkpoints(
+        settings: Settings, redis: aioredis.Redis, sample: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A crashes past its checkpoint C0; B restarts from C0 with rules that emit none of A's
+    tasks again. Once B has replayed the input and fired its timers to where A was, its
+    checkpoints record the tasks topic's end again instead of A's first task after C0 (which
+    would make every later restart read the tasks topic back from there), and B still delivers
+    nothing twice."""
+    data, events, want = sample
+    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 50,
+                                    "checkpoint_events": 10**9, "checkpoint_ms": 10**7})
+    await prepare(s, redis, data, events)
+    factory = rules_engine_factory(s)
+    a = Worker(s, factory, redis, await load_directory(redis, s.redis_prefix),
+               Metrics(CollectorRegistry()))
+    await a.start()
+    paused, resume = _gate(a, len(events) // 5)
+    run_a = asyncio.create_task(a.run(asyncio.Event()))
+    await wait_for(_is_set(paused), 30, "A at a fifth of the input")
+    await a.checkpoint(force=True)  # C0
+    resume.set()
+
+    async def a_done() -> bool:
+        return a.stats["events"] >= len(events) and len(await tasks_topic(s)) >= len(want)
+    await wait_for(a_done, 60, "A through the whole input")
+    await _crash(a, run_a)
+
+    b = Worker(s, lambda d: _Silent(factory(d)), redis,  # type: ignore[arg-type,return-value]
+               await load_directory(redis, s.redis_prefix), Metrics(CollectorRegistry()))
+    await b.start()
+    run_b = asyncio.create_task(b.run(asyncio.Event()))
+    try:
+        await wait_for(_is_set(b.ready), 30, "B restored")
+        assert len(b.delivered) > 0, "B owes A's tasks after C0"
+
+        async def released() -> bool:
+            await b.checkpoint(force=True)
+            return all(b.delivered.outstanding(p) == 0 for p in range(s.partitions))
+        await wait_for(released, 60, "B's replay over")
+        ends = 0
+        for p in range(s.partitions):
+            raw = await redis.hget(f"{s.redis_prefix}ckpt:{s.group_id}:{p}", "out")  # type: ignore[misc]
+            ends = max(ends, sum(orjson.loads(raw).values()))
+        got = await tasks_topic(s)
+    finally:
+        await _crash(b, run_b)
+    assert ends == len(got), "checkpoints record the tasks topic's end again"
+    assert b.stats["tasks"] == 0 and len(got) == len(set(got))
+    assert as_set(got) == want
+    assert "not emitted again by its replay" in caplog.text
+
+
 def _is_set(e: asyncio.Event) -> Any:
     async def check() -> bool:
         return e.is_set()
