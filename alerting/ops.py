@@ -165,16 +165,19 @@ class EngineStatsRecorder:
     """Turns an engine's cumulative ``stats`` into metric increments (for hosts that do not
     count per event): duplicates and late events under ``alerting_events_total{outcome}``,
     hits inside a cooldown under ``alerting_suppressed_total{reason="cooldown"}``. Call
-    ``record(engine.stats)`` after each batch; only the change since the last call counts."""
+    ``record(engine.stats)`` after each batch; only the change since the last call counts.
+    ``count_late=False`` for a host that counts late events itself (the Kafka worker's shards,
+    per topic)."""
 
-    def __init__(self, metrics: Metrics, topic: str = "file") -> None:
+    def __init__(self, metrics: Metrics, topic: str = "file", count_late: bool = True) -> None:
         self._m = metrics
         self._topic = topic
+        self._outcomes = (("duplicates", "duplicate"), ("late", "late"))[:2 if count_late else 1]
         self._last: dict[str, Any] = {"duplicates": 0, "late": 0, "suppressed": {}}
 
     def record(self, stats: Any) -> None:
         """Add what changed since the previous call."""
-        for attr, outcome in (("duplicates", "duplicate"), ("late", "late")):
+        for attr, outcome in self._outcomes:
             now = int(getattr(stats, attr, 0))
             if now > self._last[attr]:
                 self._m.events.labels(topic=self._topic, outcome=outcome).inc(

@@ -34,7 +34,7 @@ from alerting.models import parse_event  # noqa: E402
 from alerting.rules.loader import load_rules  # noqa: E402
 from alerting.sample import generate  # noqa: E402
 from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint  # noqa: E402
-from alerting.streams.worker import partition_of  # noqa: E402
+from alerting.streams.topics import partition_of  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
 PARTS = 8

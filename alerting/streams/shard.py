@@ -83,6 +83,14 @@ class Outcome:
     applied: int = 0
     by_topic: dict[tuple[str, str], int] = field(default_factory=dict)  # (topic, outcome) -> n
 
+    def merge(self, part: Outcome) -> None:
+        """Add another shard's outcome to this one."""
+        self.tasks.extend(part.tasks)
+        self.rejected.extend(part.rejected)
+        self.applied += part.applied
+        for k, n in part.by_topic.items():
+            self.by_topic[k] = self.by_topic.get(k, 0) + n
+
 
 def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None) -> Item:
     """Decode and validate one record; a bad one keeps its error and sorts first."""

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 from redis.exceptions import RedisError
 
 from alerting.errors import ServiceUnavailable
@@ -100,3 +101,8 @@ def _redacted(url: str) -> str:
         scheme, _, rest = url.partition("://")
         return f"{scheme}://***@{rest.rpartition('@')[2]}"
     return url
+
+
+def partition_of(customer_id: str, partitions: int) -> int:
+    """The input partition of a customer (the Java/aiokafka default murmur2 partitioner)."""
+    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions

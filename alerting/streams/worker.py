@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.partitioner import murmur2
 
 from alerting.directory import Directory, manager_from_dict
 from alerting.errors import ConfigError
@@ -32,7 +31,7 @@ from alerting.streams.checkpointer import CheckpointWriter
 from alerting.streams.deadletter import dead_letter_record
 from alerting.streams.directory import customers_key, encode_customer
 from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, parse_item
-from alerting.streams.topics import new_consumer, new_producer, start_kafka
+from alerting.streams.topics import new_consumer, new_producer, partition_of, start_kafka
 from alerting.streams.watermark import SharedWatermark
 
 log = logging.getLogger("alerting.worker")
@@ -142,7 +141,7 @@ class Worker:
         for shard in self.shards.values():
             part = shard.drain(self._caught_up_fn(shard))
             shard.since += part.applied
-            _merge(out, part)
+            out.merge(part)
         self._flow_control()
         await self._advance(out)
         self.m.rule_eval.observe(time.perf_counter() - t0)
@@ -178,8 +177,9 @@ class Worker:
             if stats is not None:
                 rec = self._recorders.get(p)
                 if rec is None:
-                    rec = self._recorders[p] = EngineStatsRecorder(self.m, ENGINE_TOPIC)
-                rec.record(_NoLate(stats))
+                    rec = self._recorders[p] = EngineStatsRecorder(self.m, ENGINE_TOPIC,
+                                                                  count_late=False)
+                rec.record(stats)
             with contextlib.suppress(TypeError):
                 held += len(eng)  # type: ignore[arg-type]
         self.m.state_customers.set(held)
@@ -430,26 +430,3 @@ class Worker:
                 self.directory.put_manager(manager_from_dict(orjson.loads(raw)))
             except (ConfigError, ValueError, TypeError):
                 log.warning("skipping a malformed manager record")
-
-
-def partition_of(customer_id: str, partitions: int) -> int:
-    """The input partition of a customer (the Java/aiokafka default murmur2 partitioner)."""
-    return (murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions
-
-
-class _NoLate:
-    """An engine's stats without ``late``: the shard already counts late events per topic."""
-
-    __slots__ = ("duplicates", "suppressed")
-
-    def __init__(self, stats: Any) -> None:
-        self.duplicates = getattr(stats, "duplicates", 0)
-        self.suppressed = getattr(stats, "suppressed", {})
-
-
-def _merge(into: Outcome, part: Outcome) -> None:
-    into.tasks.extend(part.tasks)
-    into.rejected.extend(part.rejected)
-    into.applied += part.applied
-    for k, n in part.by_topic.items():
-        into.by_topic[k] = into.by_topic.get(k, 0) + n

@@ -189,3 +189,18 @@ def test_engine_stats_recorder_adds_only_the_change(metrics: Metrics) -> None:
                                 {"rule": "r1", "reason": "cooldown"}) == 4
     assert reg.get_sample_value("alerting_suppressed_total",
                                 {"rule": "r2", "reason": "cooldown"}) == 2
+
+
+def test_engine_stats_recorder_leaves_late_events_to_a_host_that_counts_them(
+        metrics: Metrics) -> None:
+    from alerting.engine import EngineStats
+    from alerting.ops import EngineStatsRecorder
+
+    stats = EngineStats()
+    stats.duplicates, stats.late = 2, 3
+    EngineStatsRecorder(metrics, topic="engine", count_late=False).record(stats)
+    reg = metrics.registry
+    assert reg.get_sample_value("alerting_events_total",
+                                {"topic": "engine", "outcome": "duplicate"}) == 2
+    assert reg.get_sample_value("alerting_events_total",
+                                {"topic": "engine", "outcome": "late"}) is None
