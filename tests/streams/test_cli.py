@@ -34,6 +34,14 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
 
 
+def test_a_zero_fetch_wait_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a 0 ms fetch wait Tansu 0.6 never returns records: the worker would consume
+    nothing, silently."""
+    monkeypatch.setenv("ALERTING_FETCH_MAX_WAIT_MS", "0")
+    with pytest.raises(ConfigError, match="ALERTING_FETCH_MAX_WAIT_MS"):
+        load_settings()
+
+
 def test_defaults_are_the_short_tansu_timeouts() -> None:
     s = Settings()  # type: ignore[call-arg]  # pydantic-settings: every field has a default
     assert (s.session_timeout_ms, s.heartbeat_interval_ms, s.rebalance_timeout_ms) == (

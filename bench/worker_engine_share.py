@@ -1,0 +1,131 @@
+"""How much of one worker's time is the rules engine (a script, not a test).
+
+Pre-produces generated events to a fresh local Tansu broker (as ``bench/kafka.py``), measures
+the raw aiokafka consume rate (a), then runs the worker in this process over the same input,
+alternating twice: as shipped, and with an engine that keeps no state and emits nothing (the
+same consume, decode, merge, produce and checkpoint path around a free engine). The second is
+the most any faster engine could give the worker; the gap between the two is the engine's
+share. CPU time per event is the worker's own (this process), so the broker's load does not
+count.
+
+Run:  .venv/bin/python bench/worker_engine_share.py [--events 300000]
+Needs the machine's Redis at 127.0.0.1:6379 (keys under bench:<uuid>:, deleted at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alerting.directory import Directory  # noqa: E402
+from alerting.metrics import Metrics  # noqa: E402
+from alerting.sample import generate  # noqa: E402
+from alerting.settings import Settings  # noqa: E402
+from alerting.streams.app import rules_engine_factory, tune_gc  # noqa: E402
+from alerting.streams.directory import load_directory, save_directory  # noqa: E402
+from alerting.streams.topics import ensure_topics  # noqa: E402
+from alerting.streams.worker import EngineFactory, Worker  # noqa: E402
+from bench.kafka import produce_batched, raw_consume, settings  # noqa: E402
+from tests.streams.broker import start_broker  # noqa: E402
+
+
+class FreeEngine:
+    """The shipped engine's interface with nothing behind ``process`` / ``advance``."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def __len__(self) -> int:
+        return 0
+
+    def process(self, ev: Any) -> list[Any]:
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Any]:
+        return []
+
+
+async def worker_rate(s: Settings, r: aioredis.Redis, total: int,
+                      factory: EngineFactory) -> tuple[float, float]:
+    """(events/s while processing, µs of this process's CPU per event)."""
+    w = Worker(s, factory, r, await load_directory(r, s.redis_prefix),
+               Metrics(CollectorRegistry()))
+    await w.start()
+    tune_gc()
+    stop = asyncio.Event()
+    task = asyncio.create_task(w.run(stop))
+    marks: list[tuple[float, int, float]] = []
+    try:
+        while (n := w.stats["events"]) < total:
+            if n:
+                marks.append((time.perf_counter(), n, time.process_time()))
+            if task.done():
+                await task  # raises what stopped it
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await task
+        await w.stop()
+    (t0, n0, c0), (t1, n1, c1) = marks[0], marks[-1]
+    return (n1 - n0) / (t1 - t0), (c1 - c0) / (n1 - n0) * 1e6
+
+
+async def main(a: argparse.Namespace) -> None:
+    broker = start_broker()
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    r = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
+              f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
+        data = generate(a.customers, 365, seed=11)
+        events = [e for _, e in zip(range(a.events), data.events(), strict=False)]
+        s1 = settings(broker.bootstrap, "share", prefix)
+        await ensure_topics(s1)
+        await save_directory(r, prefix, data.customers, data.managers)
+        await produce_batched(broker.bootstrap, {
+            "transaction": s1.topic_transactions, "complaint": s1.topic_complaints,
+            "customer": s1.topic_customers}, events)
+        ceiling = await raw_consume(broker.bootstrap, [s1.topic_transactions,
+                                                       s1.topic_complaints], len(events))
+        print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
+        shipped = rules_engine_factory(s1)
+
+        def free(d: Directory) -> Any:
+            return FreeEngine(shipped(d))
+        for k, (label, factory) in enumerate([("shipped engine", shipped), ("free engine", free),
+                                              ("shipped engine", shipped), ("free engine", free)]):
+            sx = s1.model_copy(update={"group_id": f"share-{k}", "topic_tasks": f"share-{k}-t",
+                                       "topic_dead_letter": f"share-{k}-d"})
+            await ensure_topics(sx)
+            rate, us = await worker_rate(sx, r, len(events), factory)  # type: ignore[arg-type]
+            print(f"worker, {label}: {rate:,.0f} events/s = {rate / ceiling:.0%} of (a); "
+                  f"{us:.1f} µs CPU per event")
+    finally:
+        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await r.delete(*keys)
+        await r.aclose()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--customers", type=int, default=3400)
+    asyncio.run(main(ap.parse_args()))
