@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -26,6 +27,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +46,55 @@ from alerting.streams.directory import save_directory  # noqa: E402
 from alerting.streams.recovery import topic_partitions  # noqa: E402
 from alerting.streams.topics import ensure_topics  # noqa: E402
 from alerting.timeutil import format_ts  # noqa: E402
-from tests.streams.broker import free_port, start_broker  # noqa: E402
+from tests.streams.broker import Broker, free_port, start_broker  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
 PARTS = 8
 # (d)'s upstream producer: linger.ms 5 is the Kafka producer's default since Apache Kafka 4.0
 # (KIP-1030), what a bank's core system sending events would use unless tuned
 INPUT_LINGER_MS = int(os.environ.get("INPUT_LINGER_MS", "5"))
+
+
+@dataclass
+class Env:
+    """What a Kafka benchmark runs against: a local Tansu broker and the machine's Redis, with
+    this run's key prefix."""
+
+    broker: Broker
+    r: aioredis.Redis
+    prefix: str
+
+
+@contextlib.asynccontextmanager
+async def bench_env() -> AsyncIterator[Env]:
+    """A fresh broker and Redis keys under a unique prefix, all gone at the end; prints the
+    machine line. ``env.broker`` may be replaced (the one set at the end is stopped)."""
+    env = Env(start_broker(), aioredis.Redis.from_url("redis://127.0.0.1:6379/0"),
+              f"bench:{uuid.uuid4().hex[:8]}:")
+    try:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
+              f"{platform.python_version()}; broker Tansu in-memory on {env.broker.bootstrap}")
+        yield env
+    finally:
+        keys = [k async for k in env.r.scan_iter(match=env.prefix + "*", count=1000)]
+        if keys:
+            await env.r.delete(*keys)
+        await env.r.aclose()
+        env.broker.stop()
+
+
+async def pre_produce(env: Env, tag: str, customers: int, n: int) -> tuple[Settings, int, float]:
+    """The first ``n`` generated events of ``customers`` customers on the topics of
+    ``settings(.., tag, ..)``, their directory in Redis; returns (settings, events, rate)."""
+    data = generate(customers, 365, seed=11)
+    events = [e for _, e in zip(range(n), data.events(), strict=False)]
+    s = settings(env.broker.bootstrap, tag, env.prefix)
+    await ensure_topics(s)
+    await save_directory(env.r, env.prefix, data.customers, data.managers)
+    rate = await produce_batched(env.broker.bootstrap, {
+        "transaction": s.topic_transactions, "complaint": s.topic_complaints,
+        "customer": s.topic_customers}, events)
+    return s, len(events), rate
 
 
 def settings(bootstrap: str, tag: str, prefix: str) -> Settings:
@@ -362,32 +407,15 @@ async def _read_tasks(cons: AIOKafkaConsumer, sent: dict[str, float], lat: list[
 
 
 async def main(a: argparse.Namespace) -> None:
-    broker = start_broker()
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    r = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
-              f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
+    async with bench_env() as env:
         if a.latency_only:
-            await _latency_phase(broker.bootstrap, r, prefix, a.seconds, a.rates)
+            await _latency_phase(env.broker.bootstrap, env.r, env.prefix, a.seconds, a.rates)
             return
-        data = generate(a.customers, 365, seed=11)
-        events = []
-        for e in data.events():
-            events.append(e)
-            if len(events) >= a.events:
-                break
-        s1 = settings(broker.bootstrap, "one", prefix)
-        await ensure_topics(s1)
-        await save_directory(r, prefix, data.customers, data.managers)
-        topic_of = {"transaction": s1.topic_transactions, "complaint": s1.topic_complaints,
-                    "customer": s1.topic_customers}
-        prate = await produce_batched(broker.bootstrap, topic_of, events)
-        total = len(events)
+        s1, total, prate = await pre_produce(env, "one", a.customers, a.events)
         print(f"pre-produced {total} events ({a.customers} customers) in {PARTS} partitions "
               f"at {prate:,.0f}/s")
-        ceiling = await raw_consume(broker.bootstrap, [s1.topic_transactions,
-                                                       s1.topic_complaints], total)
+        ceiling = await raw_consume(env.broker.bootstrap, [s1.topic_transactions,
+                                                           s1.topic_complaints], total)
         print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
         # (b) and (b') twice each, alternating and starting with (b'): the first worker run on
         # a broker is slower whatever the runner (seen 42.7k then 49.5k events/s for the same
@@ -398,7 +426,7 @@ async def main(a: argparse.Namespace) -> None:
                                        "topic_tasks": f"one-{k}-tasks",
                                        "topic_dead_letter": f"one-{k}-dlq"})
             await ensure_topics(sx)
-            runs[runner].append(await workers_rate(r, sx, total, 1))
+            runs[runner].append(await workers_rate(env.r, sx, total, 1))
         for label, runner in (("(b) one worker (faust runner)", "faust"),
                               ("(b') one worker, asyncio runner", "asyncio")):
             for res in runs[runner]:
@@ -412,23 +440,14 @@ async def main(a: argparse.Namespace) -> None:
         s2 = s1.model_copy(update={"group_id": "bench-two", "topic_tasks": "two-tasks",
                                    "topic_dead_letter": "two-dlq"})
         await ensure_topics(s2)
-        two = await workers_rate(r, s2, total, 2)
+        two = await workers_rate(env.r, s2, total, 2)
         print(f"(c) two workers: {two['rate']:,.0f} events/s ({two['rate'] / one['rate']:.2f}x the"
               f" better b;"
               f" steady {two['steady']:,.0f}/s = {two['steady'] / one['steady']:.2f}x)")
-        # (d) on a fresh broker: Tansu's in-memory storage slows down as it fills (the notes
-        # say: a fresh broker per session), which would measure the earlier phases' 600k
-        # messages rather than the worker
-        broker.stop()
-        broker = start_broker()
-        await _latency_phase(broker.bootstrap, r, prefix, a.seconds, a.rates)
-    finally:
-        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await r.delete(*keys)
-        await r.aclose()
-        broker.stop()
-
+        # (d) on a fresh broker, which the earlier phases' 600k messages do not load
+        env.broker.stop()
+        env.broker = start_broker()
+        await _latency_phase(env.broker.bootstrap, env.r, env.prefix, a.seconds, a.rates)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from alerting.directory import Directory  # noqa: E402
 from alerting.metrics import Metrics  # noqa: E402
-from alerting.sample import generate  # noqa: E402
 from alerting.settings import Settings  # noqa: E402
 from alerting.streams.app import rules_engine_factory, tune_gc  # noqa: E402
-from alerting.streams.directory import load_directory, save_directory  # noqa: E402
+from alerting.streams.directory import load_directory  # noqa: E402
 from alerting.streams.topics import ensure_topics  # noqa: E402
 from alerting.streams.worker import EngineFactory, Worker  # noqa: E402
-from bench.kafka import produce_batched, raw_consume, settings  # noqa: E402
-from tests.streams.broker import start_broker  # noqa: E402
+from bench.kafka import bench_env, pre_produce, raw_consume  # noqa: E402
 
 
 class FreeEngine:
@@ -82,27 +77,18 @@ async def worker_rate(s: Settings, r: aioredis.Redis, total: int,
         stop.set()
         await task
         await w.stop()
+    if len(marks) < 2:
+        raise SystemExit("the worker went through the input between two readings: use more "
+                         "--events")
     (t0, n0, c0), (t1, n1, c1) = marks[0], marks[-1]
     return (n1 - n0) / (t1 - t0), (c1 - c0) / (n1 - n0) * 1e6
 
 
 async def main(a: argparse.Namespace) -> None:
-    broker = start_broker()
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    r = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
-              f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
-        data = generate(a.customers, 365, seed=11)
-        events = [e for _, e in zip(range(a.events), data.events(), strict=False)]
-        s1 = settings(broker.bootstrap, "share", prefix)
-        await ensure_topics(s1)
-        await save_directory(r, prefix, data.customers, data.managers)
-        await produce_batched(broker.bootstrap, {
-            "transaction": s1.topic_transactions, "complaint": s1.topic_complaints,
-            "customer": s1.topic_customers}, events)
-        ceiling = await raw_consume(broker.bootstrap, [s1.topic_transactions,
-                                                       s1.topic_complaints], len(events))
+    async with bench_env() as env:
+        s1, total, _ = await pre_produce(env, "share", a.customers, a.events)
+        ceiling = await raw_consume(env.broker.bootstrap, [s1.topic_transactions,
+                                                           s1.topic_complaints], total)
         print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
         shipped = rules_engine_factory(s1)
 
@@ -113,16 +99,9 @@ async def main(a: argparse.Namespace) -> None:
             sx = s1.model_copy(update={"group_id": f"share-{k}", "topic_tasks": f"share-{k}-t",
                                        "topic_dead_letter": f"share-{k}-d"})
             await ensure_topics(sx)
-            rate, us = await worker_rate(sx, r, len(events), factory)  # type: ignore[arg-type]
+            rate, us = await worker_rate(sx, env.r, total, factory)  # type: ignore[arg-type]
             print(f"worker, {label}: {rate:,.0f} events/s = {rate / ceiling:.0%} of (a); "
                   f"{us:.1f} µs CPU per event")
-    finally:
-        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await r.delete(*keys)
-        await r.aclose()
-        broker.stop()
-
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

@@ -13,24 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import signal
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alerting.settings import Settings  # noqa: E402
 from alerting.streams.topics import ensure_topics  # noqa: E402
-from tests.streams.broker import free_port, start_broker  # noqa: E402
+from bench.kafka import bench_env  # noqa: E402
+from tests.streams.broker import free_port  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
 
@@ -65,14 +63,9 @@ async def one_round(s: Settings) -> tuple[float, float]:
 
 
 async def main(a: argparse.Namespace) -> None:
-    broker = start_broker()
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    r = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
-              f"{platform.python_version()}; broker Tansu in-memory on {broker.bootstrap}")
+    async with bench_env() as env:
         for runner in ("faust", "asyncio"):
-            s = Settings(kafka_bootstrap=broker.bootstrap, redis_prefix=prefix,
+            s = Settings(kafka_bootstrap=env.broker.bootstrap, redis_prefix=env.prefix,
                          group_id=f"start-{runner}", rules_path=RULES, runner=runner,  # type: ignore[call-arg]
                          web_enabled=True, partitions=8)
             await ensure_topics(s)
@@ -82,13 +75,6 @@ async def main(a: argparse.Namespace) -> None:
             print(f"{runner:8s} spawn → ready: median {statistics.median(ready):.2f}s "
                   f"(min {min(ready):.2f}, max {max(ready):.2f}); SIGTERM → exit: median "
                   f"{statistics.median(stop):.2f}s (max {max(stop):.2f})")
-    finally:
-        keys = [k async for k in r.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await r.delete(*keys)
-        await r.aclose()
-        broker.stop()
-
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
