@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -129,6 +130,18 @@ async def wait_for(cond: Callable[[], Awaitable[bool]], timeout_s: float, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], None], what: str,
+                     timeout_s: float = 30) -> None:
+    """Poll the worker's /readyz until it answers 200; ``alive`` fails the test at once if the
+    worker has died meanwhile."""
+    async def ready() -> bool:
+        alive()
+        with contextlib.suppress(httpx.TransportError):
+            return (await http.get("/readyz")).status_code == 200
+        return False
+    await wait_for(ready, timeout_s, what)
 
 
 @contextlib.asynccontextmanager

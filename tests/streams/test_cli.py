@@ -16,7 +16,7 @@ from alerting.settings import Settings, load_settings
 from alerting.streams.directory import load_directory
 
 from .broker import free_port
-from .conftest import read_all
+from .conftest import read_all, wait_ready
 
 EXE = str(Path(sys.executable).parent / "alerting")
 DATA = Path(__file__).resolve().parents[2] / "alerting" / "data"
@@ -97,9 +97,7 @@ async def test_directory_load_to_redis_and_kafka(settings: Settings, redis: aior
 
 @pytest.mark.integration
 async def test_worker_serves_health_and_metrics(settings: Settings) -> None:
-    import asyncio
     import signal
-    import time
 
     import httpx
 
@@ -109,17 +107,10 @@ async def test_worker_serves_health_and_metrics(settings: Settings) -> None:
     env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v) for k, v in s.model_dump().items()}}
     proc = subprocess.Popen([EXE, "worker"], env=env, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
-            while True:
+            def alive() -> None:
                 assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
-                try:
-                    if (await c.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "worker never became ready"
-                await asyncio.sleep(0.1)
+            await wait_ready(c, alive, "the worker ready")
             assert (await c.get("/healthz")).json() == {"status": "ok"}
             assert "alerting_checkpoint_seconds" in (await c.get("/metrics")).text
     finally:

@@ -24,7 +24,7 @@ from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import topic_specs
 
 from .broker import free_port
-from .conftest import produce_events, read_all, wait_for
+from .conftest import produce_events, read_all, wait_for, wait_ready
 from .events import make_events
 from .stub_engine import StubEngine
 
@@ -84,12 +84,9 @@ async def test_faust_web_serves_our_routes_only(settings: Settings, redis: aiore
     task = asyncio.create_task(serve(s, stop, metrics=Metrics(CollectorRegistry())))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            async def ready() -> bool:
+            def alive() -> None:
                 assert not task.done(), task
-                with contextlib.suppress(httpx.TransportError):
-                    return (await http.get("/readyz")).status_code == 200
-                return False
-            await wait_for(ready, 30, "ready")
+            await wait_ready(http, alive, "ready")
             assert (await http.get("/healthz")).json() == {"status": "ok"}
             assert "alerting_rules_loaded" in (await http.get("/metrics")).text
             assert (await http.post("/-/reload")).status_code == 200

@@ -25,7 +25,7 @@ from alerting.streams.topics import ensure_topics
 from alerting.streams.worker import Worker
 
 from .broker import free_port
-from .conftest import produce_events, read_all, wait_for
+from .conftest import produce_events, read_all, wait_for, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -89,12 +89,9 @@ async def test_hot_reload_keeps_last_good_rules_and_applies_fixes(
 
     async with live_worker(s, m) as task, httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}") as http:
-        async def ready() -> bool:
+        def alive() -> None:
             assert not task.done(), task
-            with contextlib.suppress(httpx.TransportError):
-                return (await http.get("/readyz")).status_code == 200
-            return False
-        await wait_for(ready, 30, "the worker ready")
+        await wait_ready(http, alive, "the worker ready")
         assert value(m, "alerting_rules_loaded") == 1
         await produce_events(s, [withdrawal(1, "C1", "5000")])
 
