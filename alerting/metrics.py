@@ -55,6 +55,10 @@ class Metrics:
                                     "rules reload succeeded, 0 if it was rejected", registry=r)
         self.reload_timestamp = Gauge("alerting_rules_last_reload_timestamp_seconds",
                                       "Unix time of the last reload attempt", registry=r)
+        self.calendar_holidays_until = Gauge(
+            "alerting_calendar_holidays_until_timestamp_seconds", "Unix time at which the "
+            "business calendar's holiday list runs out (the end of the last year it lists; 0 if "
+            "it lists none)", registry=r)
         self.reloads = Counter("alerting_rules_reloads_total", "Rules reload attempts by "
                                "result (ok, rejected) and trigger (startup, file, sighup, "
                                "http, manual)", ["result", "trigger"], registry=r)

@@ -201,6 +201,11 @@ class LiveRules:
     def __init__(self, ruleset: Any, engines: Callable[[], Iterable[Any]] | None = None) -> None:
         self.ruleset = ruleset
         self._engines: Callable[[], Iterable[Any]] = engines or (lambda: ())
+        self._listeners: list[Callable[[Any], None]] = []
+
+    def on_apply(self, listener: Callable[[Any], None]) -> None:
+        """Also call ``listener(ruleset)`` after each swap (e.g. the dispatcher's calendar)."""
+        self._listeners.append(listener)
 
     def bind(self, engines: Callable[[], Iterable[Any]]) -> None:
         """Tell where the live engines are (e.g. ``lambda: [s.engine for s in
@@ -218,3 +223,5 @@ class LiveRules:
         for engine in list(self._engines()):
             engine.swap_rules(ruleset)
         self.ruleset = ruleset
+        for listener in self._listeners:
+            listener(ruleset)

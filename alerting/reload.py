@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +156,24 @@ class RulesReloader:
         m.reloads.labels(result="ok", trigger=trigger).inc()
         self._log.info("rules loaded", extra={"event": "rules_reloaded", "trigger": trigger,
                                               "rules": self._active, "path": str(self.path)})
+        self._check_calendar(ruleset)
         self.last = ReloadResult(ok=True, rules=self._active, trigger=trigger)
         return self.last
+
+    def _check_calendar(self, ruleset: RuleSet) -> None:
+        """Export when the holiday list runs out, and warn when that is near: past it,
+        business-time deadlines would silently count public holidays as working days."""
+        from alerting.routing.calendar import coverage_warning, holidays_end_timestamp
+        from alerting.routing.spec import CalendarSpec
+
+        cal = getattr(ruleset, "calendar", None)
+        if not isinstance(cal, CalendarSpec):
+            return
+        self._metrics.calendar_holidays_until.set(holidays_end_timestamp(cal))
+        tz = timezone(timedelta(minutes=cal.offset_minutes))
+        warning = coverage_warning(cal, datetime.fromtimestamp(self._clock(), tz).date())
+        if warning is not None:
+            self._log.warning(warning, extra={"event": "calendar_ends", "path": str(self.path)})
 
     def _failed(self, exc: Exception, trigger: str, digest: str | None) -> ReloadResult:
         self._digest = digest  # do not retry the same bad content on every poll

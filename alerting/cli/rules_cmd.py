@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -32,10 +33,17 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 
 @rules_app.command("check")
 def check(path: Path = _PATH) -> None:
-    """Validate a rules file: 'ok: N rules (k kinds)' or one line per problem (exit 1)."""
+    """Validate a rules file: 'ok: N rules (k kinds)' or one line per problem (exit 1); a
+    warning (exit 0) when the calendar's holiday list runs out within 30 days."""
+    from alerting.routing.calendar import coverage_warning
+
     rs = _load(path)
     n = len(rs.spec.rules)
     typer.echo(f"ok: {n} rules ({len(rs.kinds)} kinds), {len(rs.tests)} tests")
+    tz = timezone(timedelta(minutes=rs.calendar.offset_minutes))
+    warning = coverage_warning(rs.calendar, datetime.now(tz).date())
+    if warning is not None:
+        typer.echo(f"warning: {warning}")
 
 
 @rules_app.command("test")

@@ -16,6 +16,9 @@ from alerting.timeutil import DAY, MINUTE
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # A calendar with no working day in ten years is a configuration error, not an endless loop.
 _MAX_DAYS_SCANNED = 3660
+# Warn this long before the holiday list runs out: the State Council's notice for next year
+# comes out in November or December.
+NOTICE_DAYS = 30
 
 
 def epoch_day(d: date) -> int:
@@ -32,6 +35,11 @@ class BusinessCalendar:
     """Working-time arithmetic for one ``CalendarSpec``."""
 
     def __init__(self, spec: CalendarSpec | None = None) -> None:
+        self.update(spec)
+
+    def update(self, spec: CalendarSpec | None) -> None:
+        """Take a new calendar in place (a rules reload: next year's holidays), so that every
+        holder (escalation, workload, digest) sees it; deadlines already set stay as they are."""
         spec = spec or CalendarSpec()
         self.offset_ms = spec.offset_minutes * MINUTE
         self.offset_minutes = spec.offset_minutes
@@ -106,3 +114,33 @@ class BusinessCalendar:
                     total += max(0, hi - lo)
             day += 1
         return total
+
+
+def holidays_listed_until(spec: CalendarSpec) -> date | None:
+    """The last day the holiday list covers: 31 December of the latest year with a listed
+    holiday or make-up working day. None when it lists none (the bank does not use holidays).
+
+    Holidays are announced a year at a time, so a year with any listed day counts as listed
+    whole; after it, public holidays would count as working days without anyone noticing."""
+    days = [*spec.holidays, *spec.workdays]
+    return date(max(d.year for d in days), 12, 31) if days else None
+
+
+def holidays_end_timestamp(spec: CalendarSpec) -> float:
+    """Unix time (seconds) of the local midnight ending ``holidays_listed_until``; 0 if none."""
+    last = holidays_listed_until(spec)
+    if last is None:
+        return 0.0
+    return (epoch_day(last) + 1) * (DAY // 1000) - spec.offset_minutes * (MINUTE // 1000)
+
+
+def coverage_warning(spec: CalendarSpec, today: date, notice_days: int = NOTICE_DAYS) -> str | None:
+    """A warning when the holiday list ends within ``notice_days`` of ``today`` (or already
+    has), else None."""
+    last = holidays_listed_until(spec)
+    if last is None or (last - today).days >= notice_days:
+        return None
+    nxt = last.year + 1
+    return (f"calendar: holidays are listed up to {last.year} only: from {nxt}-01-01 "
+            f"business-time deadlines count public holidays as working days; add {nxt}'s "
+            f"holidays and make-up working days (calendar.holidays, calendar.workdays)")

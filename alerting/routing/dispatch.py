@@ -72,7 +72,6 @@ class Dispatcher:
                  default_locale: str = "zh") -> None:
         self.routing = routing
         self.calendar = BusinessCalendar(calendar)
-        self.tz = self.calendar.offset_minutes
         self.directory = directory
         self.store = store
         self.outbox = outbox
@@ -87,6 +86,11 @@ class Dispatcher:
         self._notified: dict[str, int] = {}  # task_id -> last notification (ms)
         self._last_repeat_scan: int | None = None
         self._recovered = False
+
+    @property
+    def tz(self) -> int:
+        """The calendar's UTC offset in minutes (it may change on a rules reload)."""
+        return self.calendar.offset_minutes
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)

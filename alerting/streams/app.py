@@ -172,7 +172,7 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
         if rules.reloader is not None:
             rules.reloader.start(s.rules_watch_interval_s)  # file watch + SIGHUP
         if s.dispatch:
-            side.append(start_dispatch(s, rules.ruleset, directory, redis, stop, m))
+            side.append(start_dispatch(s, rules, directory, redis, stop, m))
         log.warning("worker started: group %s, %d customers, %d managers", s.group_id,
                     len(directory.customers), len(directory.managers))
         await worker.run(stop)
@@ -192,12 +192,13 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
         await redis.aclose()
 
 
-def start_dispatch(s: Settings, ruleset: Any, directory: Directory, redis: Any,
+def start_dispatch(s: Settings, rules: Rules, directory: Directory, redis: Any,
                    stop: asyncio.Event, m: Metrics) -> asyncio.Task[None]:
-    """The dispatcher beside the worker (routing from the rules at start: a routing change
-    needs a restart, rule changes do not)."""
+    """The dispatcher beside the worker (routing from the rules at start: a change of the
+    routing tree or receivers needs a restart; rule and calendar changes do not)."""
     from alerting.streams.dispatch import run_dispatch
 
-    t = asyncio.create_task(run_dispatch(s, ruleset, directory, redis, stop, m))
+    t = asyncio.create_task(run_dispatch(s, rules.ruleset, directory, redis, stop, m,
+                                         live=rules.live))
     t.add_done_callback(_report_failure)
     return t

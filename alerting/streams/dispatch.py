@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -25,6 +25,9 @@ from alerting.metrics import Metrics
 from alerting.settings import Settings
 from alerting.streams.topics import new_consumer, start_kafka
 from alerting.tasks import Task
+
+if TYPE_CHECKING:
+    from alerting.ops import LiveRules
 
 log = logging.getLogger("alerting.dispatch")
 
@@ -110,6 +113,13 @@ class DispatchSide:
             loops.append(self.dispatcher.run(stop))
         await asyncio.gather(*loops)
 
+    def take_rules(self, ruleset: Any) -> None:
+        """A reloaded rules file: its calendar applies from now on (next year's holidays
+        without a restart). The routing tree and receivers stay as built at start."""
+        self.ruleset = ruleset
+        if self.dispatcher is not None:
+            self.dispatcher.calendar.update(ruleset.calendar)
+
     async def tick(self) -> None:
         """One dispatcher round; a failure (e.g. Redis briefly away) is logged, not raised."""
         if self.dispatcher is None:
@@ -130,10 +140,14 @@ class DispatchSide:
 
 
 async def run_dispatch(s: Settings, ruleset: Any, directory: Directory, redis: aioredis.Redis,
-                       stop: asyncio.Event, metrics: Metrics | None = None) -> None:
-    """The dispatch side of a worker process, until ``stop``."""
+                       stop: asyncio.Event, metrics: Metrics | None = None,
+                       live: LiveRules | None = None) -> None:
+    """The dispatch side of a worker process, until ``stop``; with ``live``, reloaded rules
+    reach it (``DispatchSide.take_rules``)."""
     side = DispatchSide(s, ruleset, directory, redis, metrics)
     await side.start()
+    if live is not None:
+        live.on_apply(side.take_rules)
     try:
         await side.run(stop)
     finally:

@@ -131,6 +131,8 @@ class WorkerService(mode.Service):
         self.halt = asyncio.Event()
         self.side = (DispatchSide(p.s, p.rules.ruleset, p.directory, p.redis, p.m)
                      if p.s.dispatch else None)
+        if self.side is not None:
+            p.rules.live.on_apply(self.side.take_rules)  # a reload reaches its calendar
         self._done: list[asyncio.Event] = []
 
     async def on_start(self) -> None:

@@ -243,3 +243,22 @@ async def test_apply_waits_for_the_batch_lock_and_swaps_every_live_engine(
     assert (await task).ok
     assert [len(e.rules) for e in engines] == [2, 2]
     assert len(live.factory(Directory()).rules) == 2
+
+
+def test_loading_exports_the_calendar_end_and_warns_when_it_is_near(
+        tmp_path: Path, metrics: Metrics, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(ONE_RULE + 'calendar: {timezone: "+08:00", holidays: [2023-10-02]}\n',
+                    encoding="utf-8")
+    clock = [1_700_000_000.0]  # 2023-11-15: 46 days before the list runs out
+    reloader = RulesReloader(path, lambda _: None, metrics, clock=lambda: clock[0])
+    caplog.set_level(logging.WARNING, logger="alerting.reload")
+    reloader.load_initial()
+    end = 1_704_038_400.0  # 2024-01-01T00:00:00+08:00
+    assert sample(metrics, "alerting_calendar_holidays_until_timestamp_seconds") == end
+    assert not [r for r in caplog.records if getattr(r, "event", None) == "calendar_ends"]
+    clock[0] = end - 20 * 86400
+    path.write_text(path.read_text() + "# touched\n", encoding="utf-8")
+    assert reloader.reload().ok
+    warned = [r for r in caplog.records if getattr(r, "event", None) == "calendar_ends"]
+    assert len(warned) == 1 and "2024-01-01" in warned[0].getMessage()

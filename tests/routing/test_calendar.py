@@ -8,7 +8,13 @@ from datetime import date, datetime
 import pytest
 from pydantic import ValidationError
 
-from alerting.routing.calendar import BusinessCalendar, iso_weekday
+from alerting.routing.calendar import (
+    BusinessCalendar,
+    coverage_warning,
+    holidays_end_timestamp,
+    holidays_listed_until,
+    iso_weekday,
+)
 from alerting.routing.spec import CalendarSpec
 from alerting.timeutil import DAY, HOUR, MINUTE, from_datetime, to_datetime
 
@@ -124,3 +130,34 @@ def test_default_calendar_and_24h() -> None:
 def test_bad_calendar_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         CalendarSpec.model_validate(bad)
+
+
+def test_holiday_list_coverage_is_whole_years_of_holidays_and_workdays() -> None:
+    assert holidays_listed_until(CalendarSpec()) is None
+    spec = CalendarSpec(holidays=[date(2026, 10, 1)], workdays=[date(2027, 2, 7)])
+    assert holidays_listed_until(spec) == date(2027, 12, 31)
+    # the end is local midnight starting 2028-01-01 in the calendar's offset (+08:00)
+    assert holidays_end_timestamp(spec) == ms("2028-01-01T00:00:00+08:00") / 1000
+    assert holidays_end_timestamp(CalendarSpec()) == 0
+
+
+@pytest.mark.parametrize(("today", "warns"), [
+    (date(2026, 12, 1), False),   # 30 days left
+    (date(2026, 12, 2), True),    # 29 days left
+    (date(2027, 3, 1), True),     # already past
+])
+def test_coverage_warning_thirty_days_before_the_list_runs_out(today: date, warns: bool) -> None:
+    spec = CalendarSpec(holidays=[date(2026, 1, 1), date(2026, 10, 1)])
+    warning = coverage_warning(spec, today)
+    assert (warning is not None) == warns
+    if warns:
+        assert warning is not None and "up to 2026 only" in warning and "2027-01-01" in warning
+    assert coverage_warning(CalendarSpec(), today) is None  # no holidays used: nothing to say
+
+
+def test_update_in_place_changes_what_every_holder_computes() -> None:
+    cal = BusinessCalendar(CalendarSpec(holidays=[date(2026, 10, 1)]))
+    start = ms("2026-12-31T17:00:00+08:00")
+    assert iso(cal.add_business_time(start, HOUR)) == "2027-01-01T09:30:00+08:00"
+    cal.update(CalendarSpec(holidays=[date(2026, 10, 1), date(2027, 1, 1)]))
+    assert iso(cal.add_business_time(start, HOUR)) == "2027-01-04T09:30:00+08:00"

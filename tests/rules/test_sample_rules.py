@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -82,3 +83,26 @@ def test_sample_routing_and_calendar_load():
     assert rs.calendar.offset_minutes == 480
     assert all(d.isoweekday() < 6 for d in rs.calendar.holidays)
     assert all(d.isoweekday() >= 6 for d in rs.calendar.workdays)
+
+
+def test_cli_check_warns_when_the_calendar_runs_out(tmp_path):
+    f = tmp_path / "r.yaml"
+    base = SAMPLE.read_text(encoding="utf-8")
+    far = date.today().year + 2
+    f.write_text(base.replace("2026-10-07]", f"2026-10-07, {far}-01-01]"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(f)])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+    past = tmp_path / "past.yaml"
+    past.write_text(ONE_RULE_WITH_OLD_CALENDAR, encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(past)])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[1].startswith(
+        "warning: calendar: holidays are listed up to 2020 only: from 2021-01-01")
+
+
+ONE_RULE_WITH_OLD_CALENDAR = """\
+version: 1
+rules:
+  - {id: big, kind: threshold, severity: high, where: event.amount >= 100000, title: "大额"}
+calendar: {holidays: [2020-10-01]}
+"""
