@@ -71,6 +71,13 @@ def _parse_ts(value: object, field: str) -> tuple[int, int]:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+# format_ts: "YYYY-MM-DD" per epoch day, "+08:00" per offset (bounded: ~27 years of days)
+_DAY_TEXT: dict[int, str] = {}
+_MAX_DAY_TEXT = 10_000
+_OFFSET_TEXT: dict[int, str] = {}
+_HH_MM = [f"T{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+_SS = [f":{s:02d}" for s in range(60)]
 _OFFSETS: dict[tzinfo | None, int] = {}
 # parse_ts fast path caches: "2025-01-01T10" -> local epoch ms of that hour, and ":MM:SS+08:00"
 # (or ":MM:SS" + "Z") -> (ms into the hour minus the offset, offset minutes).
@@ -99,16 +106,27 @@ def tz_of(offset_min: int) -> timezone:
 
 def to_datetime(epoch_ms: int, offset_min: int = 0) -> datetime:
     """Epoch milliseconds back to an aware datetime in the given offset."""
-    return datetime(1970, 1, 1, tzinfo=UTC).astimezone(tz_of(offset_min)) + timedelta(
-        milliseconds=epoch_ms
-    )
+    return (_EPOCH_UTC + timedelta(milliseconds=epoch_ms)).astimezone(tz_of(offset_min))
 
 
 def format_ts(epoch_ms: int, offset_min: int = 0) -> str:
-    """Render as ISO-8601 with offset, seconds precision unless milliseconds are set."""
-    dt = to_datetime(epoch_ms, offset_min)
-    spec = "milliseconds" if epoch_ms % 1000 else "seconds"
-    return dt.isoformat(timespec=spec)
+    """Render as ISO-8601 with offset, seconds precision unless milliseconds are set: the
+    string ``to_datetime(epoch_ms, offset_min).isoformat()`` gives, in integer arithmetic (a
+    task renders several timestamps; the datetime route costs ~5x more)."""
+    days, ms = divmod(epoch_ms + offset_min * MINUTE, DAY)
+    day = _DAY_TEXT.get(days)
+    if day is None:
+        day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+        if len(_DAY_TEXT) < _MAX_DAY_TEXT:
+            _DAY_TEXT[days] = day
+    off = _OFFSET_TEXT.get(offset_min)
+    if off is None:
+        sign, m = ("-", -offset_min) if offset_min < 0 else ("+", offset_min)
+        off = _OFFSET_TEXT[offset_min] = f"{sign}{m // 60:02d}:{m % 60:02d}"
+    secs, frac = divmod(ms, 1000)
+    mins, sec = divmod(secs, 60)
+    text = day + _HH_MM[mins] + _SS[sec]
+    return f"{text}.{frac:03d}{off}" if frac else text + off
 
 
 def from_datetime(dt: datetime) -> int:

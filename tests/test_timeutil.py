@@ -27,3 +27,25 @@ def test_day_arithmetic():
 def test_rejects_naive_or_garbage(raw):
     with pytest.raises(BadEvent):
         parse_ts(raw)
+
+
+def test_format_ts_is_the_isoformat_of_to_datetime():
+    """format_ts's integer arithmetic gives exactly what the datetime route gives, and
+    to_datetime is the instant in the asked offset (random instants 1900-2100, offsets -12h to
+    +14h, with and without milliseconds, and the day and year edges)."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    rng = random.Random(5)
+    edges = [0, -1, 1, DAY - 1, DAY, 1735660799999, 1735660800000, -2208988800000]
+    for i in range(20_000):
+        ms = edges[i] if i < len(edges) else rng.randrange(-2208988800000, 4102444800000)
+        if i % 2:
+            ms -= ms % 1000  # whole seconds: no fraction in the text
+        off = rng.choice([0, 480, -300, -330, 330, 345, -720, 840, rng.randrange(-720, 841)])
+        dt = to_datetime(ms, off)
+        assert dt == epoch + timedelta(milliseconds=ms)
+        assert dt.utcoffset() == timedelta(minutes=off)
+        spec = "milliseconds" if ms % 1000 else "seconds"
+        assert format_ts(ms, off) == dt.isoformat(timespec=spec), (ms, off)
