@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +169,7 @@ class RulesReloader:
         if not isinstance(cal, CalendarSpec):
             return
         self._metrics.calendar_holidays_until.set(holidays_end_timestamp(cal))
-        tz = timezone(timedelta(minutes=cal.offset_minutes))
-        warning = coverage_warning(cal, datetime.fromtimestamp(self._clock(), tz).date())
+        warning = coverage_warning(cal, self._clock())
         if warning is not None:
             self._log.warning(warning, extra={"event": "calendar_ends", "path": str(self.path)})
 

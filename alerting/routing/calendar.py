@@ -131,14 +131,16 @@ def holidays_end_timestamp(spec: CalendarSpec) -> float:
     last = holidays_listed_until(spec)
     if last is None:
         return 0.0
-    return (epoch_day(last) + 1) * (DAY // 1000) - spec.offset_minutes * (MINUTE // 1000)
+    return BusinessCalendar(spec).day_start_ms(epoch_day(last) + 1) / 1000
 
 
-def coverage_warning(spec: CalendarSpec, today: date, notice_days: int = NOTICE_DAYS) -> str | None:
-    """A warning when the holiday list ends within ``notice_days`` of ``today`` (or already
-    has), else None."""
+def coverage_warning(spec: CalendarSpec, now_s: float,
+                     notice_days: int = NOTICE_DAYS) -> str | None:
+    """A warning when the holiday list ends within ``notice_days`` of ``now_s`` (Unix time;
+    the calendar's local date) or already has, else None."""
     last = holidays_listed_until(spec)
-    if last is None or (last - today).days >= notice_days:
+    if last is None or (last - BusinessCalendar(spec).local_date(int(now_s * 1000))).days \
+            >= notice_days:
         return None
     nxt = last.year + 1
     return (f"calendar: holidays are listed up to {last.year} only: from {nxt}-01-01 "

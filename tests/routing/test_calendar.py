@@ -148,11 +148,13 @@ def test_holiday_list_coverage_is_whole_years_of_holidays_and_workdays() -> None
 ])
 def test_coverage_warning_thirty_days_before_the_list_runs_out(today: date, warns: bool) -> None:
     spec = CalendarSpec(holidays=[date(2026, 1, 1), date(2026, 10, 1)])
-    warning = coverage_warning(spec, today)
+    # 00:30 local time on that day, which is still the day before in UTC
+    now_s = ms(f"{today.isoformat()}T00:30:00+08:00") / 1000
+    warning = coverage_warning(spec, now_s)
     assert (warning is not None) == warns
     if warns:
         assert warning is not None and "up to 2026 only" in warning and "2027-01-01" in warning
-    assert coverage_warning(CalendarSpec(), today) is None  # no holidays used: nothing to say
+    assert coverage_warning(CalendarSpec(), now_s) is None  # no holidays used: nothing to say
 
 
 def test_update_in_place_changes_what_every_holder_computes() -> None:
