@@ -201,11 +201,14 @@ class LiveRules:
     def __init__(self, ruleset: Any, engines: Callable[[], Iterable[Any]] | None = None) -> None:
         self.ruleset = ruleset
         self._engines: Callable[[], Iterable[Any]] = engines or (lambda: ())
-        self._listeners: list[Callable[[Any], None]] = []
+        self._preparers: list[Callable[[Any], Callable[[], None]]] = []
 
-    def on_apply(self, listener: Callable[[Any], None]) -> None:
-        """Also call ``listener(ruleset)`` after each swap (e.g. the dispatcher's calendar)."""
-        self._listeners.append(listener)
+    def on_apply(self, prepare: Callable[[Any], Callable[[], None]]) -> None:
+        """Swap more than the engines on each apply (the dispatcher's routing): ``prepare(
+        ruleset)`` checks and builds what the new rules need, before anything is swapped, and
+        may raise (the reload is then rejected, nothing changes); the callable it returns
+        swaps it in after the engines."""
+        self._preparers.append(prepare)
 
     def bind(self, engines: Callable[[], Iterable[Any]]) -> None:
         """Tell where the live engines are (e.g. ``lambda: [s.engine for s in
@@ -219,9 +222,11 @@ class LiveRules:
         return Engine(self.ruleset, directory)
 
     def apply(self, ruleset: Any) -> None:
-        """Swap ``ruleset`` into every live engine; later engines get it too."""
+        """Swap ``ruleset`` into every live engine (and what ``on_apply`` registered); later
+        engines get it too."""
+        commits = [prepare(ruleset) for prepare in self._preparers]
         for engine in list(self._engines()):
             engine.swap_rules(ruleset)
         self.ruleset = ruleset
-        for listener in self._listeners:
-            listener(ruleset)
+        for commit in commits:
+            commit()

@@ -51,8 +51,11 @@ class Outbox:
         send_timeout: float = 30.0,
         default_retry: RetryPolicy | None = None,
     ) -> None:
-        self._receivers = {r: list(ns) for r, ns in receivers.items()}
-        self._by_name = {n.name: n for ns in self._receivers.values() for n in ns}
+        self._receivers: dict[str, list[Notifier]] = {}
+        self._by_name: dict[str, Notifier] = {}
+        self._retired: list[Notifier] = []  # replaced by a reload: closed by ``aclose``
+        self._loops: dict[str, asyncio.Task[None]] = {}  # ``run``'s delivery loop per notifier
+        self._running: tuple[asyncio.Event, float] | None = None
         self.store: OutboxStore = store if store is not None else MemoryOutboxStore()
         self._metrics = metrics if metrics is not None else default_metrics()
         self._clock = clock
@@ -67,13 +70,27 @@ class Outbox:
         self._default_retry = default_retry or RetryPolicy()
         self._limits: dict[str, int] = {}
         self._sems: dict[str, asyncio.Semaphore] = {}
-        for name, n in self._by_name.items():
-            self.set_concurrency(name, getattr(n, "concurrency", 4))
+        self.swap_receivers(receivers)
         # Bounds store writes in flight (retries and dead letters of a batch): the Redis
         # client's connection pool is finite.
         self._store_sem = asyncio.Semaphore(8)
         self.stats = {"enqueued": 0, "duplicates": 0, "sent": 0, "retried": 0, "dead": 0,
                       "store_errors": 0}
+
+    def swap_receivers(self, receivers: Mapping[str, Sequence[Notifier]]) -> None:
+        """Deliver through these receivers' notifiers from now on (at start, and when a rules
+        reload changes the routing). Items queued for a notifier that is gone stay queued
+        (housekeeping warns; ``requeue_dead`` and a later config can still send them); a new
+        notifier gets its own loop in a running ``run``; a round already under way finishes
+        with the notifier it started with, which ``aclose`` closes."""
+        old = self._by_name
+        self._receivers = {r: list(ns) for r, ns in receivers.items()}
+        self._by_name = {n.name: n for ns in self._receivers.values() for n in ns}
+        self._retired.extend(n for name, n in old.items() if self._by_name.get(name) is not n)
+        for name, n in self._by_name.items():
+            if old.get(name) is not n:
+                self.set_concurrency(name, getattr(n, "concurrency", 4))
+        self._start_loops()
 
     def set_concurrency(self, name: str, limit: int) -> None:
         """Bound how many sends of notifier ``name`` run at once."""
@@ -114,30 +131,51 @@ class Outbox:
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Until ``stop`` is set: one delivery loop per notifier (a slow receiver delays only
-        its own queue) plus housekeeping (depth gauge, items of removed notifiers)."""
-        async def loop(step: Callable[[], Awaitable[Any]]) -> None:
-            while not stop.is_set():
-                await step()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+        its own queue; notifiers added by ``swap_receivers`` get theirs) plus housekeeping
+        (depth gauge, items of removed notifiers)."""
+        self._running = (stop, interval)
+        self._start_loops()
+        try:
+            await self._every(stop, interval, functools.partial(self._housekeeping, None))
+        finally:
+            self._running = None
+            await asyncio.gather(*self._loops.values(), return_exceptions=True)
+            self._loops.clear()
 
-        await asyncio.gather(*(loop(functools.partial(self._drain, name, None))
-                               for name in self._by_name),
-                             loop(functools.partial(self._housekeeping, None)))
+    def _start_loops(self) -> None:
+        if self._running is None:
+            return
+        stop, interval = self._running
+        for name in self._by_name:
+            t = self._loops.get(name)
+            if t is None or t.done():
+                self._loops[name] = asyncio.create_task(self._every(
+                    stop, interval, functools.partial(self._drain, name, None), name))
+
+    async def _every(self, stop: asyncio.Event, interval: float,
+                     step: Callable[[], Awaitable[Any]], notifier: str | None = None) -> None:
+        """``step`` every ``interval`` until ``stop`` (or until ``notifier`` is removed)."""
+        while not stop.is_set() and (notifier is None or notifier in self._by_name):
+            await step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
 
     async def _drain(self, name: str, now: float | None) -> int:
         """Deliver ``name``'s due items in rounds; a round claims only as many as the notifier
         can send within half the lease even if every send runs into ``send_timeout``."""
-        limit = min(self._batch, self._limits[name] * self._rounds_per_lease)
         sent = 0
         for _ in range(100):  # bounded: a retry is always due later than ``now``
+            notifier = self._by_name.get(name)
+            if notifier is None:  # removed by a reload: its items wait (housekeeping warns)
+                break
+            limit = min(self._batch, self._limits[name] * self._rounds_per_lease)
             t = self._clock() if now is None else now
             try:
                 items = await self.store.claim(name, t, limit, self._lease)
             except Exception as exc:  # noqa: BLE001 - storage down must not kill the worker
                 self._store_error("claim", exc)
                 break
-            results = await asyncio.gather(*(self._deliver(i, t) for i in items))
+            results = await asyncio.gather(*(self._deliver(i, t, notifier) for i in items))
             delivered = [i for i, ok in zip(items, results, strict=True) if ok]
             # One store call for the whole round: per-item calls would each hold a connection.
             await self._store_call("done", self.store.done(name, delivered))
@@ -191,19 +229,15 @@ class Outbox:
         return done
 
     async def aclose(self) -> None:
-        """Close every notifier (their own clients)."""
-        for n in self._by_name.values():
+        """Close every notifier (their own clients), current and replaced."""
+        for n in [*self._by_name.values(), *self._retired]:
             try:
                 await n.aclose()
             except Exception as exc:  # noqa: BLE001 - closing the rest matters more
                 log.warning("closing notifier %s failed: %s", n.name, type(exc).__name__)
 
-    async def _deliver(self, item: Item, now: float) -> bool:
+    async def _deliver(self, item: Item, now: float, notifier: Notifier) -> bool:
         name = item["notifier"]
-        notifier = self._by_name.get(name)
-        if notifier is None:
-            await self._dead(item, now, "notifier not configured")
-            return False
         try:
             n = Notification.from_dict(item["notification"])
             async with self._sems[name]:

@@ -87,6 +87,16 @@ class Dispatcher:
         self._last_repeat_scan: int | None = None
         self._recovered = False
 
+    def swap_routing(self, routing: RoutingSpec, calendar: CalendarSpec | None) -> None:
+        """A reloaded rules file: route, escalate, cap workloads and send digests by these
+        sections from now on. Deadlines already set and groups already waiting (with their
+        receivers) stay as they are; today's workload counts and digest are kept."""
+        self.routing = routing
+        self.calendar.update(calendar)
+        self.escalation.spec = routing.escalation
+        self.workload.spec = routing.workload
+        self.digest.spec = routing.digest
+
     @property
     def tz(self) -> int:
         """The calendar's UTC offset in minutes (it may change on a rules reload)."""

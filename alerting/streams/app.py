@@ -194,8 +194,7 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
 
 def start_dispatch(s: Settings, rules: Rules, directory: Directory, redis: Any,
                    stop: asyncio.Event, m: Metrics) -> asyncio.Task[None]:
-    """The dispatcher beside the worker (routing from the rules at start: a change of the
-    routing tree or receivers needs a restart; rule and calendar changes do not)."""
+    """The dispatcher beside the worker; rules reloads reach its routing and calendar."""
     from alerting.streams.dispatch import run_dispatch
 
     t = asyncio.create_task(run_dispatch(s, rules.ruleset, directory, redis, stop, m,

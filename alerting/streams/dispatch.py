@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -113,12 +114,25 @@ class DispatchSide:
             loops.append(self.dispatcher.run(stop))
         await asyncio.gather(*loops)
 
-    def take_rules(self, ruleset: Any) -> None:
-        """A reloaded rules file: its calendar applies from now on (next year's holidays
-        without a restart). The routing tree and receivers stay as built at start."""
-        self.ruleset = ruleset
-        if self.dispatcher is not None:
-            self.dispatcher.calendar.update(ruleset.calendar)
+    def prepare_rules(self, ruleset: Any) -> Callable[[], None]:
+        """For a rules reload (``LiveRules.on_apply``): build the new receivers' notifiers now,
+        so that a bad one (a missing secret: ``ConfigError``) rejects the reload before
+        anything changes, and return the swap of routing, calendar and receivers."""
+        from alerting.notifiers.registry import NotifierDeps, build_receivers
+
+        receivers = None
+        if self.dispatcher is not None and ruleset.routing != self.ruleset.routing:
+            receivers = build_receivers(ruleset.routing.notifier_configs(),
+                                        NotifierDeps(http=self.http, redis=self.redis))
+
+        def commit() -> None:
+            self.ruleset = ruleset
+            if self.dispatcher is None:
+                return  # not started: start() builds from the new rules
+            if receivers is not None:
+                self.outbox.swap_receivers(receivers)
+            self.dispatcher.swap_routing(ruleset.routing, ruleset.calendar)
+        return commit
 
     async def tick(self) -> None:
         """One dispatcher round; a failure (e.g. Redis briefly away) is logged, not raised."""
@@ -143,11 +157,11 @@ async def run_dispatch(s: Settings, ruleset: Any, directory: Directory, redis: a
                        stop: asyncio.Event, metrics: Metrics | None = None,
                        live: LiveRules | None = None) -> None:
     """The dispatch side of a worker process, until ``stop``; with ``live``, reloaded rules
-    reach it (``DispatchSide.take_rules``)."""
+    reach it (``DispatchSide.prepare_rules``)."""
     side = DispatchSide(s, ruleset, directory, redis, metrics)
     await side.start()
     if live is not None:
-        live.on_apply(side.take_rules)
+        live.on_apply(side.prepare_rules)
     try:
         await side.run(stop)
     finally:

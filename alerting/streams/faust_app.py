@@ -132,7 +132,7 @@ class WorkerService(mode.Service):
         self.side = (DispatchSide(p.s, p.rules.ruleset, p.directory, p.redis, p.m)
                      if p.s.dispatch else None)
         if self.side is not None:
-            p.rules.live.on_apply(self.side.take_rules)  # a reload reaches its calendar
+            p.rules.live.on_apply(self.side.prepare_rules)  # reloads reach the routing
         self._done: list[asyncio.Event] = []
 
     async def on_start(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiohttp import web
+from local_http import serve
 
 from alerting.tasks import Task
 
@@ -60,15 +61,10 @@ async def test_run_notify_delivers_grouped_signed_tasks(bank: Path, rules_small:
     hook = Hook(fail=2)
     app = web.Application()
     app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with serve(app) as url:
         rules = tmp_path / "rules.yaml"
         rules.write_text(rules_small.read_text(encoding="utf-8")
-                         + ROUTING.replace("URL", f"http://127.0.0.1:{port}/hook"),
+                         + ROUTING.replace("URL", f"{url}/hook"),
                          encoding="utf-8")
         out = tmp_path / "tasks.jsonl"
         proc = await asyncio.create_subprocess_exec(
@@ -79,8 +75,6 @@ async def test_run_notify_delivers_grouped_signed_tasks(bank: Path, rules_small:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=120)
         assert proc.returncode == 0, stderr.decode()
-    finally:
-        await runner.cleanup()
     final = {}
     for line in out.read_bytes().splitlines():
         t = Task.from_json(line)

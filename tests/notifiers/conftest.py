@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from local_http import serve
 from prometheus_client import CollectorRegistry
 
 from alerting.metrics import Metrics
@@ -122,14 +123,8 @@ async def http_server() -> AsyncIterator[HttpServer]:
 
     app = web.Application()
     app.router.add_route("POST", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    srv.base_url = f"http://127.0.0.1:{port}"
-    yield srv
-    await runner.cleanup()
+    async with serve(app) as srv.base_url:
+        yield srv
 
 
 def free_port() -> int:

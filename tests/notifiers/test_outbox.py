@@ -386,3 +386,42 @@ async def test_a_send_that_hangs_is_cut_off_and_retried(make_store, metrics, mak
     assert outbox.stats["retried"] == 1 and await outbox.depth() == 1
     stuck.release.set()
     assert await outbox.run_once(T0 + 1000) == 1
+
+
+class Closable(Recorder):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_swapped_receivers_take_over_a_running_outbox(make_store, metrics,
+                                                            make_notification, caplog):
+    """A routing reload while ``run`` delivers: a new notifier gets its own loop, the items of
+    a removed one stay queued (not dead-lettered), and the replaced ones are closed at the
+    end."""
+    old_a, b = Closable("a"), Closable("b")
+    outbox = make_outbox({"branch-a": [old_a]}, make_store(), metrics)
+    stop = asyncio.Event()
+    task = asyncio.create_task(outbox.run(stop, interval=0.01))
+    await outbox.enqueue(make_notification())
+    await wait_for(lambda: len(old_a.sent) == 1)
+    new_a = Closable("a")
+    outbox.swap_receivers({"branch-a": [new_a], "branch-b": [b]})
+    await outbox.enqueue(make_notification())
+    await outbox.enqueue(make_notification(receiver="branch-b"))
+    await wait_for(lambda: len(new_a.sent) == 1 and len(b.sent) == 1)
+    assert len(old_a.sent) == 1  # the replaced notifier sends no more
+    new_a.fail = RetryableNotifierError("HTTP 503")
+    await outbox.enqueue(make_notification())
+    await wait_for(lambda: outbox.stats["retried"] == 1)  # queued again for a later retry
+    outbox.swap_receivers({"branch-b": [b]})  # "a" removed: its item waits for a config
+    await outbox.enqueue(make_notification(receiver="branch-b"))
+    await wait_for(lambda: len(b.sent) == 2)
+    assert await outbox.depth() == 1 and await outbox.dead_letters() == []
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    await outbox.aclose()
+    assert old_a.closed and new_a.closed and b.closed

@@ -311,3 +311,26 @@ async def test_run_loop_ticks_until_stopped(
     stop.set()
     await asyncio.wait_for(runner, 5)
     assert outbox.items[0].kind == "task"
+
+
+async def test_swap_routing_applies_to_later_tasks_and_keeps_waiting_groups(
+        make_dispatcher: Callable[..., Dispatcher], make_task: Callable[..., Task],
+        outbox: Any, clock: Any) -> None:
+    d = make_dispatcher()
+    await d.handle([make_task("t-1")])  # waits 30s in the managers' group
+    assert d.escalation.deadline(make_task("x"), 0) == 2 * HOUR
+    d.swap_routing(RoutingSpec.model_validate({
+        "route": {"receiver": "desk", "group_by": [], "group_wait": "0s"},
+        "receivers": [{"name": "managers"}, {"name": "desk"}],
+        "escalation": {"ack_deadline": {"high": "1h"}},
+        "workload": {"max_per_day": 1}}), CalendarSpec.model_validate({"timezone": "+07:00"}))
+    await d.handle([make_task("t-2", assignee_id="m2", customer_id="C2")])
+    (n,) = outbox.take()  # the new tree: at once, to the desk
+    assert (n.receiver, [t["task_id"] for t in n.tasks]) == ("desk", ["t-2"])
+    assert d.escalation.deadline(make_task("x"), 0) == HOUR
+    assert d.workload.spec is not None and d.workload.spec.max_per_day == 1
+    assert d.tz == 420
+    clock.advance(30 * SECOND)
+    await d.tick()
+    (n,) = outbox.take()  # the group that was waiting keeps its receiver
+    assert (n.receiver, [t["task_id"] for t in n.tasks]) == ("managers", ["t-1"])

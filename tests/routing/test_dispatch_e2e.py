@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from local_http import serve
 from prometheus_client import CollectorRegistry
 
 from alerting.directory import Directory
@@ -46,13 +47,8 @@ async def receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     app = web.Application()
     app.router.add_post("/hook", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}/hook", got
-    await runner.cleanup()
+    async with serve(app) as url:
+        yield f"{url}/hook", got
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The dispatch side of a worker takes the calendar of a reloaded rules file: next year's
-holidays count without a restart (real Redis under the dispatcher's store and outbox)."""
+holidays count without a restart (real Redis under the dispatcher's store and outbox). The
+routing change end to end, through a running worker: ``test_reload.py``."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ async def test_a_reload_brings_next_years_holidays_to_the_dispatcher(
     live = LiveRules(load_rules(RULES))
     side = DispatchSide(settings, live.ruleset, Directory(), redis, Metrics(CollectorRegistry()))
     await side.start()
-    live.on_apply(side.take_rules)  # as run_dispatch and the faust service wire it
+    live.on_apply(side.prepare_rules)  # as run_dispatch and the faust service wire it
     try:
         # a high task at 16:00 on the last working day of 2026: 2 working hours to acknowledge,
         # 1.5 of them that day (to 17:30), the last half hour on the next working day

@@ -14,6 +14,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from local_http import serve as serve_http
 from prometheus_client import CollectorRegistry
 
 from alerting.directory import Directory
@@ -141,16 +142,83 @@ async def test_readyz_needs_consuming_and_redis(settings: Settings) -> None:
                 w.ready.set()
             app = web.Application()
             health_hook(app, w)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            port = free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            try:
-                async with httpx.AsyncClient() as http:
-                    r = await http.get(f"http://127.0.0.1:{port}/readyz")
-                assert r.status_code == want, (consuming, r.text)
-            finally:
-                await runner.cleanup()
+            async with serve_http(app) as url, httpx.AsyncClient() as http:
+                r = await http.get(f"{url}/readyz")
+            assert r.status_code == want, (consuming, r.text)
     finally:
         await dead.aclose()
         await live.aclose()
+
+
+ROUTED = ONE_RULE + """\
+routing:
+  route: {receiver: RECEIVER, group_by: [customer], group_wait: 0s}
+  receivers:
+    - name: a
+      notifiers: [{type: webhook, name: hook-a, url: "URL/a"}]
+    - name: b
+      notifiers: [{type: webhook, name: hook-b, url: "URL/b", secret: SECRET}]
+"""
+
+
+@contextlib.asynccontextmanager
+async def receiving_server() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """A real local HTTP server recording (path, notification) of every POST."""
+    got: list[tuple[str, dict[str, Any]]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        got.append((request.path, orjson.loads(await request.read())))
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    async with serve_http(app) as url:
+        yield url, got
+
+
+@pytest.mark.parametrize("runner", ["faust", "asyncio"])
+async def test_a_routing_change_reaches_the_dispatcher_without_a_restart(
+        settings: Settings, redis: aioredis.Redis, tmp_path: Path, runner: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks go to receiver a; a reload that routes them to b (a new notifier) takes effect
+    for the next task; a reload whose new notifier lacks its secret is rejected and the
+    routing stays as it was."""
+    rules = tmp_path / "rules.yaml"
+    port = free_port()
+    s = settings.model_copy(update={"rules_path": rules, "web_enabled": True, "runner": runner,
+                                    "web_port": port, "dispatch": True})
+    m = Metrics(CollectorRegistry())
+    await ensure_topics(s)
+    monkeypatch.delenv("ALERTING_TEST_HOOK_SECRET", raising=False)
+    async with receiving_server() as (url, got):
+        def routed(receiver: str, secret: str) -> str:
+            return (ROUTED.replace("RECEIVER", receiver).replace("URL", url)
+                    .replace("SECRET", secret))
+        rules.write_text(routed("a", "plain-secret"), encoding="utf-8")
+
+        async def paths() -> list[str]:
+            return sorted(p for p, _ in got)
+        async with live_worker(s, m) as task, httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}") as http:
+            def alive() -> None:
+                assert not task.done(), task
+            await wait_ready(http, alive, "the worker ready")
+            await produce_events(s, [withdrawal(1, "C1", "5000")])
+            await wait_for(lambda: _has(paths, ["/a"]), 30, "the first task's notification")
+
+            rules.write_text(routed("b", "env:ALERTING_TEST_HOOK_SECRET"), encoding="utf-8")
+            r = await http.post("/-/reload")
+            assert r.status_code == 422, r.text  # hook-b's secret is not set
+            assert any("ALERTING_TEST_HOOK_SECRET" in p for p in r.json()["problems"])
+            await produce_events(s, [withdrawal(2, "C2", "6000")])
+            await wait_for(lambda: _has(paths, ["/a", "/a"]), 30, "still routed to a")
+
+            monkeypatch.setenv("ALERTING_TEST_HOOK_SECRET", "from-the-env")
+            assert (await http.post("/-/reload")).status_code == 200
+            await produce_events(s, [withdrawal(3, "C3", "7000")])
+            await wait_for(lambda: _has(paths, ["/a", "/a", "/b"]), 30, "routed to b")
+    assert len({n["tasks"][0]["task_id"] for _, n in got}) == 3  # one per task
+
+
+async def _has(paths: Any, want: list[str]) -> bool:
+    return await paths() == want
