@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.errors import ConfigError
@@ -23,6 +23,25 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, "
                                  "comma separated host:port")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client connects: PLAINTEXT, SSL (TLS), "
+        "SASL_PLAINTEXT or SASL_SSL (SASL over TLS)")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (with SASL_*)")
+    kafka_sasl_username: str | None = Field(None, description="SASL user (with SASL_*)")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (with "
+                                                  "SASL_*; never logged)")
+    kafka_ssl_cafile: Path | None = Field(None, description="PEM file of the CA(s) that signed "
+                                          "the brokers' certificates (SSL, SASL_SSL; default: "
+                                          "the system's CAs)")
+    kafka_ssl_certfile: Path | None = Field(None, description="PEM client certificate, for "
+                                            "brokers that require mutual TLS")
+    kafka_ssl_keyfile: Path | None = Field(None, description="PEM private key of the client "
+                                           "certificate")
+    kafka_ssl_key_password: SecretStr | None = Field(None, description="Password of the "
+                                                     "client key, if encrypted")
+    kafka_ssl_check_hostname: bool = Field(True, description="Check that the broker's "
+                                           "certificate names the host connected to")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (checkpoints, "
                            "directory, watermark)")
     redis_prefix: str = Field("alerting:", description="Prefix of every Redis key written")
@@ -91,6 +110,22 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return v
 
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+                self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("ALERTING_KAFKA_SASL_USERNAME and ALERTING_KAFKA_SASL_PASSWORD are "
+                             "required with ALERTING_KAFKA_SECURITY_PROTOCOL="
+                             f"{self.kafka_security_protocol}")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("ALERTING_KAFKA_SSL_CERTFILE and ALERTING_KAFKA_SSL_KEYFILE go "
+                             "together")
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"ALERTING_{name.upper()}: no such file {path}")
+        return self
+
     def input_topics(self) -> tuple[str, ...]:
         """The co-partitioned input topics, in merge tie-break order."""
         return (self.topic_customers, self.topic_transactions, self.topic_complaints)
@@ -103,6 +138,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(x) for x in err["loc"])
+        if not field:  # a check across settings: its message names them
+            raise ConfigError(f"settings: {err['msg'].removeprefix('Value error, ')}") from None
         raise ConfigError(f"setting ALERTING_{field.upper()}: {err['msg']}") from None
 
 

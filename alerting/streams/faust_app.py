@@ -41,6 +41,7 @@ from alerting.streams.app import (
 )
 from alerting.streams.directory import load_directory
 from alerting.streams.dispatch import DispatchSide
+from alerting.streams.kafka_auth import faust_credentials
 from alerting.streams.topics import connect_redis, new_producer, start_kafka, topic_specs
 from alerting.streams.worker import EngineFactory, Worker
 
@@ -111,6 +112,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
     """Faust's configuration from ours (short group timeouts for Tansu: see settings.py)."""
     return {
         "broker": [f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")],
+        "broker_credentials": faust_credentials(s),
         "web_enabled": s.web_enabled, "web_port": s.web_port, "web_bind": s.web_host,
         "web_in_thread": False, "web_router_enabled": False, "web_tables_enabled": False,
         "broker_session_timeout": 2.0, "broker_heartbeat_interval": 0.5,

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from alerting.errors import ServiceUnavailable
 from alerting.settings import Settings
+from alerting.streams.kafka_auth import client_auth
 
 COMPACTED = {"cleanup.policy": "compact"}
 
@@ -34,9 +35,9 @@ def topic_specs(s: Settings) -> dict[str, dict[str, str]]:
 async def ensure_topics(s: Settings) -> list[str]:
     """Create the missing topics with ``s.partitions`` partitions; returns those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap,
-                                request_timeout_ms=s.request_timeout_ms)
+                                request_timeout_ms=s.request_timeout_ms, **client_auth(s))
     try:
-        await asyncio.wait_for(admin.start(), s.connect_timeout_s)
+        await _start(admin, s)
         existing = set(await admin.list_topics())
         missing = [NewTopic(name, num_partitions=s.partitions, replication_factor=1,
                             topic_configs=cfg)
@@ -56,7 +57,8 @@ async def ensure_topics(s: Settings) -> list[str]:
 def new_producer(s: Settings) -> AIOKafkaProducer:
     """The task / dead-letter producer (acks from the leader; Tansu has no idempotence)."""
     return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=1, linger_ms=1,
-                            max_batch_size=256 * 1024, request_timeout_ms=s.request_timeout_ms)
+                            max_batch_size=256 * 1024, request_timeout_ms=s.request_timeout_ms,
+                            **client_auth(s))
 
 
 def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaConsumer:
@@ -68,16 +70,32 @@ def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaCon
         heartbeat_interval_ms=s.heartbeat_interval_ms,
         rebalance_timeout_ms=s.rebalance_timeout_ms, request_timeout_ms=s.request_timeout_ms,
         max_poll_interval_ms=max(s.session_timeout_ms * 5, 60000),
-        fetch_max_wait_ms=s.fetch_max_wait_ms, **kw)  # type: ignore[arg-type]
+        fetch_max_wait_ms=s.fetch_max_wait_ms, **client_auth(s), **kw)  # type: ignore[arg-type]
 
 
 async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer, s: Settings) -> None:
     """Start a client within the connect timeout or raise ``ServiceUnavailable``."""
+    await _start(client, s)
+
+
+async def _start(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClient,
+                 s: Settings) -> None:
     try:
         await asyncio.wait_for(client.start(), s.connect_timeout_s)
     except (KafkaError, OSError, TimeoutError) as e:
-        raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable: "
+        how = "" if s.kafka_security_protocol == "PLAINTEXT" else \
+            f" over {s.kafka_security_protocol}"
+        raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable{how}: "
                                  f"{type(e).__name__}") from None
+    except Exception as e:  # noqa: BLE001 - anything else while connecting is a failed login
+        if not s.kafka_security_protocol.startswith("SASL_"):
+            raise
+        # aiokafka reports a SCRAM login that the broker refuses as a bare KeyError (the
+        # server's final message has no 'v'): name what to check, never the password
+        raise ServiceUnavailable(
+            f"kafka at {s.kafka_bootstrap}: SASL {s.kafka_sasl_mechanism} login as "
+            f"{s.kafka_sasl_username!r} refused ({type(e).__name__}); check "
+            "ALERTING_KAFKA_SASL_USERNAME, _PASSWORD and _MECHANISM") from None
 
 
 async def connect_redis(s: Settings) -> aioredis.Redis:

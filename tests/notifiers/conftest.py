@@ -4,7 +4,6 @@ unique key prefix, a real local HTTP server with scriptable answers, a real SMTP
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import socket
 import ssl
 import uuid
@@ -16,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from local_http import serve
+from local_tls import self_signed
 from prometheus_client import CollectorRegistry
 
 from alerting.metrics import Metrics
@@ -148,35 +148,8 @@ def sample_fixture() -> Callable[..., float]:
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1/localhost, generated here with cryptography."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    import ipaddress
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    d = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = d / "cert.pem", d / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    """A self-signed certificate for 127.0.0.1/localhost (tests/local_tls.py)."""
+    cert_path, key_path = self_signed(tmp_path_factory.mktemp("tls"))
     return str(cert_path), str(key_path)
 
 

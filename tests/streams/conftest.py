@@ -16,11 +16,13 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from alerting.directory import Directory
 from alerting.metrics import Metrics
 from alerting.settings import Settings
 from alerting.streams.directory import load_directory
+from alerting.streams.kafka_auth import client_auth
 from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import ensure_topics
 from alerting.streams.worker import Worker
@@ -75,9 +77,21 @@ def settings(broker: Broker, redis_prefix: str) -> Settings:
         checkpoint_ms=200, watermark_interval_ms=100, connect_timeout_s=5)
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
-    """Produce keyed records (the default murmur2 partitioner, like Java clients)."""
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+def settings_env(s: Settings) -> dict[str, str]:
+    """``s`` as the ``ALERTING_*`` environment of a worker subprocess (unset stays unset)."""
+    out = {}
+    for k, v in s.model_dump().items():
+        if v is not None:
+            out[f"ALERTING_{k.upper()}"] = str(v.get_secret_value() if isinstance(v, SecretStr)
+                                               else v)
+    return out
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]],
+                  **client: Any) -> None:
+    """Produce keyed records (the default murmur2 partitioner, like Java clients); ``client``:
+    more client arguments (TLS)."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, **client)
     await p.start()
     try:
         futs = [await p.send(topic, v, key=k) for k, v in records]
@@ -97,12 +111,13 @@ async def produce_events(s: Settings, events: list[dict[str, Any]]) -> None:
         by_topic.setdefault(t, []).append((key, orjson.dumps(e)))
     await ensure_topics(s)
     for t, recs in by_topic.items():
-        await produce(s.kafka_bootstrap, t, recs)
+        await produce(s.kafka_bootstrap, t, recs, **client_auth(s))
 
 
-async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes]]:
-    """Every record currently in a topic (to the fetch high watermark)."""
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def read_all(bootstrap: str, topic: str, **client: Any) -> list[tuple[bytes | None, bytes]]:
+    """Every record currently in a topic (to the fetch high watermark); ``client``: more
+    client arguments (TLS)."""
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client)
     await c.start()
     try:
         tps = await topic_partitions(c, topic)
@@ -163,5 +178,5 @@ async def running_worker(s: Settings, redis: aioredis.Redis,
 
 async def tasks_topic(s: Settings) -> list[bytes]:
     """Every value on the tasks topic."""
-    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks)]
+    return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks, **client_auth(s))]
 

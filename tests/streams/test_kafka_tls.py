@@ -1,0 +1,123 @@
+"""A worker on a Kafka that requires TLS, and one whose login the broker refuses: the real Tansu
+broker, behind a TLS terminator (``tls_proxy.py``: Tansu 0.6 cannot serve TLS itself), or with
+``--authentication`` (it accepts SCRAM but cannot store a user, so only the refusal can be
+tested here; a successful SASL login needs a broker that has users)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from local_tls import self_signed
+from prometheus_client import CollectorRegistry
+
+from alerting.metrics import Metrics
+from alerting.settings import Settings
+from alerting.streams.app import run_worker
+from alerting.streams.faust_app import serve
+from alerting.streams.topics import ensure_topics
+
+from .broker import Broker, free_port, start_broker
+from .conftest import produce_events, tasks_topic, wait_for
+from .test_cli import DATA, run
+from .tls_proxy import TlsProxy
+
+pytestmark = pytest.mark.integration
+PASSWORD = "n0t-in-any-log"
+RULE = """\
+version: 1
+rules:
+  - {id: big, kind: threshold, severity: high, title: big,
+     where: event.kind == "withdrawal" and event.amount >= 1000}
+"""
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broker, TlsProxy,
+                                                                         Path]]:
+    """Tansu advertising a TLS port, and the terminator on that port; yields the CA file."""
+    cert, key = self_signed(tmp_path_factory.mktemp("kafka-tls"))
+    port = free_port()
+    broker = start_broker(advertised_port=port)
+    proxy = TlsProxy(port, broker.port, cert, key).start()
+    try:
+        yield broker, proxy, cert
+    finally:
+        proxy.stop()
+        broker.stop()
+
+
+def withdrawal(n: int) -> dict[str, Any]:
+    return {"type": "transaction", "event_id": f"e{n}", "customer_id": f"C{n}",
+            "account_id": "A1", "ts": f"2025-03-0{n}T10:00:00+08:00", "kind": "withdrawal",
+            "amount": "5000.00", "channel": "counter"}
+
+
+@pytest.mark.parametrize("runner", ["faust", "asyncio"])
+async def test_a_worker_works_through_tls(settings: Settings, redis: aioredis.Redis,
+                                          tls_broker: tuple[Broker, TlsProxy, Path],
+                                          tmp_path: Path, runner: str) -> None:
+    broker, proxy, ca = tls_broker
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULE, encoding="utf-8")
+    s = settings.model_copy(update={
+        "kafka_bootstrap": broker.bootstrap, "kafka_security_protocol": "SSL",
+        "kafka_ssl_cafile": ca, "rules_path": rules, "runner": runner, "web_enabled": False})
+    await ensure_topics(s)
+    before = proxy.handshakes
+    await produce_events(s, [withdrawal(1), withdrawal(2)])
+    stop = asyncio.Event()
+    m = Metrics(CollectorRegistry())
+    task = asyncio.create_task(serve(s, stop, metrics=m) if runner == "faust"
+                               else run_worker(s, metrics=m, stop=stop))
+    try:
+        async def two_tasks() -> bool:
+            assert not task.done(), task
+            return len(await tasks_topic(s)) == 2
+        await wait_for(two_tasks, 60, "two tasks through TLS")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert {orjson.loads(v)["customer_id"] for v in await tasks_topic(s)} == {"C1", "C2"}
+    assert proxy.handshakes > before  # the worker's clients came in through TLS
+
+
+def test_a_broker_certificate_from_another_ca_is_one_line_and_exit_2(
+        tls_broker: tuple[Broker, TlsProxy, Path], tmp_path: Path) -> None:
+    broker, _, _ = tls_broker
+    other_ca, _ = self_signed(tmp_path / "other")
+    p = run(["worker"], {"ALERTING_KAFKA_BOOTSTRAP": broker.bootstrap,
+                         "ALERTING_KAFKA_SECURITY_PROTOCOL": "SSL",
+                         "ALERTING_KAFKA_SSL_CAFILE": str(other_ca),
+                         "ALERTING_CONNECT_TIMEOUT_S": "5",
+                         "ALERTING_RULES_PATH": str(DATA / "rules.yaml")})
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        f"alerting worker: kafka at {broker.bootstrap} unreachable over SSL: "
+        "KafkaConnectionError"]
+
+
+def test_a_refused_sasl_login_is_one_line_without_the_password() -> None:
+    broker = start_broker(authentication=True)
+    try:
+        p = run(["worker"], {"ALERTING_KAFKA_BOOTSTRAP": broker.bootstrap,
+                             "ALERTING_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                             "ALERTING_KAFKA_SASL_USERNAME": "alerting",
+                             "ALERTING_KAFKA_SASL_PASSWORD": PASSWORD,
+                             "ALERTING_CONNECT_TIMEOUT_S": "5",
+                             "ALERTING_RULES_PATH": str(DATA / "rules.yaml")})
+    finally:
+        broker.stop()
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        f"alerting worker: kafka at {broker.bootstrap}: SASL SCRAM-SHA-512 login as "
+        "'alerting' refused (KeyError); check ALERTING_KAFKA_SASL_USERNAME, _PASSWORD and "
+        "_MECHANISM"]
+    assert PASSWORD not in p.stderr + p.stdout
+
+
