@@ -1,12 +1,15 @@
 """Kafka notifier: the notification JSON to a topic, key = recipient id (or first task id).
 
-The worker passes its started aiokafka producer in; otherwise one is created from ``bootstrap``
-on first use and stopped by :meth:`KafkaNotifier.aclose`. Downstream consumers dedup on
+A notifier with a ``bootstrap`` of its own creates a (plaintext) producer for that cluster on
+first use; without one it uses the started producer passed in, or one made by the worker's
+``factory`` (the worker's cluster and security settings), started on first use. A producer it
+started is stopped by :meth:`KafkaNotifier.aclose`. Downstream consumers dedup on
 ``notification_id`` (a retry after an unknown outcome may write twice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -34,13 +37,14 @@ class KafkaNotifier:
     """Sends to ``cfg.topic`` and waits for the broker's acknowledgement."""
 
     def __init__(self, name: str, cfg: KafkaConfig, *, producer: Any | None,
-                 retry: RetryPolicy) -> None:
-        if producer is None and not cfg.bootstrap:
+                 retry: RetryPolicy, factory: Callable[[], Any] | None = None) -> None:
+        if producer is None and factory is None and not cfg.bootstrap:
             raise ConfigError(f"notifier {name!r}: kafka needs 'bootstrap' (no producer given)")
         self.name = name
         self.retry = retry
         self._topic = cfg.topic
         self._bootstrap = cfg.bootstrap
+        self._factory = factory
         self._producer = producer
         self._own = producer is None
 
@@ -48,7 +52,8 @@ class KafkaNotifier:
         if self._producer is None:
             from aiokafka import AIOKafkaProducer
 
-            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+            producer = (AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+                        if self._factory is None else self._factory())
             try:
                 await producer.start()
             except BaseException:

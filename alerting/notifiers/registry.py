@@ -47,6 +47,9 @@ class NotifierDeps:
     http: httpx.AsyncClient | None = None
     redis: Any | None = None  # redis.asyncio.Redis
     kafka_producer: Any | None = None  # a started aiokafka.AIOKafkaProducer
+    # makes an unstarted producer on the worker's own cluster, with its security settings: for
+    # kafka notifiers without a ``bootstrap`` of their own (started on first send, theirs)
+    kafka_client: Callable[[], Any] | None = None
     stream: TextIO | None = None  # console output (default: sys.stdout)
     clock: Callable[[], float] = time.time  # wall clock for signatures and timestamps
 
@@ -69,7 +72,10 @@ def _file(name: str, cfg: Any, deps: NotifierDeps) -> Notifier:
 
 def _kafka(name: str, cfg: Any, deps: NotifierDeps) -> Notifier:
     assert isinstance(cfg, KafkaConfig)
-    return KafkaNotifier(name, cfg, producer=deps.kafka_producer, retry=retry_policy(cfg))
+    if cfg.bootstrap:  # a cluster of its own: never the worker's producer
+        return KafkaNotifier(name, cfg, producer=None, retry=retry_policy(cfg))
+    return KafkaNotifier(name, cfg, producer=deps.kafka_producer, retry=retry_policy(cfg),
+                         factory=deps.kafka_client)
 
 
 def _webhook(name: str, cfg: Any, deps: NotifierDeps) -> Notifier:

@@ -23,8 +23,9 @@ import redis.asyncio as aioredis
 from alerting.directory import Directory
 from alerting.errors import AlertingError
 from alerting.metrics import Metrics
+from alerting.notifiers.registry import NotifierDeps
 from alerting.settings import Settings
-from alerting.streams.topics import new_consumer, start_kafka
+from alerting.streams.topics import new_consumer, new_producer, start_kafka
 from alerting.tasks import Task
 
 if TYPE_CHECKING:
@@ -34,20 +35,25 @@ log = logging.getLogger("alerting.dispatch")
 
 
 def build(s: Settings, ruleset: Any, directory: Directory, redis: aioredis.Redis,
-          http: httpx.AsyncClient, metrics: Metrics | None) -> tuple[Any, Any, Any]:
+          deps: NotifierDeps, metrics: Metrics | None) -> tuple[Any, Any, Any]:
     """(dispatcher, outbox, task store) on Redis under the settings' prefix."""
     from alerting.notifiers.outbox_store import RedisOutboxStore
-    from alerting.notifiers.registry import NotifierDeps
     from alerting.routing.build import build_dispatch
     from alerting.store.redis import RedisTaskStore
 
     store = RedisTaskStore(redis, prefix=s.redis_prefix)
     dispatcher, outbox = build_dispatch(
-        ruleset.routing, ruleset.calendar, directory, store,
-        NotifierDeps(http=http, redis=redis),
+        ruleset.routing, ruleset.calendar, directory, store, deps,
         outbox_store=RedisOutboxStore(redis, prefix=f"{s.redis_prefix}outbox:"),
         metrics=metrics)
     return dispatcher, outbox, store
+
+
+def notifier_deps(s: Settings, redis: aioredis.Redis, http: httpx.AsyncClient) -> NotifierDeps:
+    """What the worker lends its notifiers: its HTTP client, its Redis, and producers on its own
+    Kafka cluster with its security settings (kafka notifiers without a ``bootstrap``)."""
+    return NotifierDeps(http=http, redis=redis,
+                        kafka_client=lambda: new_producer(s, acks="all"))
 
 
 def decode_tasks(values: list[bytes]) -> list[Task]:
@@ -98,14 +104,16 @@ class DispatchSide:
         self.s, self.ruleset, self.directory = s, ruleset, directory
         self.redis, self.metrics = redis, metrics
         self.http: httpx.AsyncClient | None = None
+        self.deps: NotifierDeps | None = None
         self.dispatcher: Any = None
         self.outbox: Any = None
 
     async def start(self) -> None:
         """Build the dispatcher and the outbox over Redis."""
         self.http = httpx.AsyncClient(timeout=10)
+        self.deps = notifier_deps(self.s, self.redis, self.http)
         self.dispatcher, self.outbox, _ = build(self.s, self.ruleset, self.directory,
-                                                self.redis, self.http, self.metrics)
+                                                self.redis, self.deps, self.metrics)
 
     async def run(self, stop: asyncio.Event, ticks: bool = True) -> None:
         """Consume the tasks topic and deliver notifications until ``stop``."""
@@ -118,12 +126,11 @@ class DispatchSide:
         """For a rules reload (``LiveRules.on_apply``): build the new receivers' notifiers now,
         so that a bad one (a missing secret: ``ConfigError``) rejects the reload before
         anything changes, and return the swap of routing, calendar and receivers."""
-        from alerting.notifiers.registry import NotifierDeps, build_receivers
+        from alerting.notifiers.registry import build_receivers
 
         receivers = None
-        if self.dispatcher is not None and ruleset.routing != self.ruleset.routing:
-            receivers = build_receivers(ruleset.routing.notifier_configs(),
-                                        NotifierDeps(http=self.http, redis=self.redis))
+        if self.deps is not None and ruleset.routing != self.ruleset.routing:
+            receivers = build_receivers(ruleset.routing.notifier_configs(), self.deps)
 
         def commit() -> None:
             self.ruleset = ruleset

@@ -54,9 +54,9 @@ async def ensure_topics(s: Settings) -> list[str]:
         await admin.close()
 
 
-def new_producer(s: Settings) -> AIOKafkaProducer:
+def new_producer(s: Settings, acks: int | str = 1) -> AIOKafkaProducer:
     """The task / dead-letter producer (acks from the leader; Tansu has no idempotence)."""
-    return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=1, linger_ms=1,
+    return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=acks, linger_ms=1,
                             max_batch_size=256 * 1024, request_timeout_ms=s.request_timeout_ms,
                             **client_auth(s))
 

@@ -104,6 +104,24 @@ async def test_kafka_record_key_and_value(make_notification):
     await k.aclose()
 
 
+async def test_kafka_notifier_with_its_own_cluster_never_uses_the_workers(make_notification):
+    """A ``bootstrap`` names another cluster: the worker's producer (or factory) is not used;
+    without one, a producer from the worker's factory is started on first send."""
+    lent, made = RecordingProducer(), RecordingProducer()
+    made.start = made.stop = _noop  # type: ignore[method-assign]
+    deps = NotifierDeps(kafka_producer=lent, kafka_client=lambda: made)
+    other = build({"type": "kafka", "topic": "t", "bootstrap": "elsewhere:9092"}, deps)
+    assert other._producer is None and other._factory is None  # noqa: SLF001
+    own = build({"type": "kafka", "topic": "t"}, NotifierDeps(kafka_client=lambda: made))
+    await own.send(make_notification())
+    assert [t for t, _, _ in made.sent] == ["t"] and lent.sent == []
+    await own.aclose()
+
+
+async def _noop() -> None:
+    return None
+
+
 @pytest.mark.parametrize(("error", "expected"), [
     (KafkaTimeoutError(), RetryableNotifierError),
     (MessageSizeTooLargeError(), PermanentNotifierError),

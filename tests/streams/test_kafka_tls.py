@@ -20,10 +20,11 @@ from alerting.metrics import Metrics
 from alerting.settings import Settings
 from alerting.streams.app import run_worker
 from alerting.streams.faust_app import serve
+from alerting.streams.kafka_auth import client_auth
 from alerting.streams.topics import ensure_topics
 
 from .broker import Broker, free_port, start_broker
-from .conftest import produce_events, tasks_topic, wait_for
+from .conftest import produce_events, read_all, tasks_topic, wait_for
 from .test_cli import DATA, run
 from .tls_proxy import TlsProxy
 
@@ -121,3 +122,41 @@ def test_a_refused_sasl_login_is_one_line_without_the_password() -> None:
     assert PASSWORD not in p.stderr + p.stdout
 
 
+
+
+async def test_a_kafka_notifier_without_a_bootstrap_publishes_on_the_workers_secured_cluster(
+        settings: Settings, redis: aioredis.Redis, tls_broker: tuple[Broker, TlsProxy, Path],
+        tmp_path: Path) -> None:
+    """The dispatcher's kafka notifier reuses the worker's cluster and its TLS settings."""
+    broker, _, ca = tls_broker
+    rules = tmp_path / "rules.yaml"
+    topic = f"{settings.topic_tasks}-notifications"
+    rules.write_text(RULE + f"""\
+routing:
+  route: {{receiver: bus, group_by: [customer], group_wait: 0s}}
+  receivers:
+    - name: bus
+      notifiers: [{{type: kafka, topic: {topic}}}]
+""", encoding="utf-8")
+    s = settings.model_copy(update={
+        "kafka_bootstrap": broker.bootstrap, "kafka_security_protocol": "SSL",
+        "kafka_ssl_cafile": ca, "rules_path": rules, "runner": "asyncio", "web_enabled": False,
+        "dispatch": True})
+    await ensure_topics(s)
+    await ensure_topics(s.model_copy(update={"topic_tasks": topic}))  # the notifications topic
+    await produce_events(s, [withdrawal(1)])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(s, metrics=Metrics(CollectorRegistry()), stop=stop))
+    got: list[dict[str, Any]] = []
+    try:
+        async def notified() -> bool:
+            assert not task.done(), task
+            got[:] = [orjson.loads(v) for _, v in
+                      await read_all(s.kafka_bootstrap, topic, **client_auth(s))]
+            return bool(got)
+        await wait_for(notified, 60, "a notification on the topic")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    (n,) = got
+    assert n["receiver"] == "bus" and len(n["tasks"]) == 1
