@@ -44,6 +44,11 @@ class Settings(BaseSettings):
                                            "certificate names the host connected to")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (checkpoints, "
                            "directory, watermark)")
+    redis_sentinels: str | None = Field(None, description="Redis Sentinel addresses, comma "
+                                        "separated host:port: the client asks them for the "
+                                        "master (again after a failover); ALERTING_REDIS_URL "
+                                        "then gives only password, database and TLS")
+    redis_sentinel_master: str = Field("mymaster", description="The master's name in Sentinel")
     redis_prefix: str = Field("alerting:", description="Prefix of every Redis key written")
     group_id: str = Field("alerting", description="Kafka consumer group of the workers")
     topic_transactions: str = Field("transactions", description="Input topic: transactions")
@@ -125,6 +130,15 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"ALERTING_{name.upper()}: no such file {path}")
         return self
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels(cls, v: str | None) -> str | None:
+        if v:
+            from alerting.redis_client import parse_sentinels
+
+            parse_sentinels(v)
+        return v or None
 
     def input_topics(self) -> tuple[str, ...]:
         """The co-partitioned input topics, in merge tie-break order."""

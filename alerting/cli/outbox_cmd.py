@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from redis import exceptions as redis_exc
 
 from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, AsJson, Prefix, RedisUrl
 from alerting.notifiers.outbox_store import OUTBOX_KEYSPACE, RedisOutboxStore, new_item
+from alerting.redis_client import open_redis_from_env
 
 T = TypeVar("T")
 outbox_app = typer.Typer(help="Inspect the notification outbox and its dead letters (Redis).",
@@ -32,7 +32,7 @@ Limit = Annotated[int, typer.Option(min=1, help="How many records at most")]
 
 def _run(redis_url: str, prefix: str, action: Callable[[RedisOutboxStore], Awaitable[T]]) -> T:
     async def go() -> T:
-        client = aioredis.Redis.from_url(redis_url)
+        client = open_redis_from_env(redis_url)
         try:
             return await action(RedisOutboxStore(client, prefix + OUTBOX_KEYSPACE))
         finally:

@@ -9,7 +9,6 @@ import time
 from typing import Annotated
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +16,7 @@ from rich.table import Table
 from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, Prefix, RedisUrl
 from alerting.durations import parse_duration
 from alerting.errors import AlertingError
+from alerting.redis_client import open_redis_from_env
 from alerting.store.effectiveness import (
     DEFAULT_FALSE_ALARM_THRESHOLD,
     DEFAULT_MIN_RESOLVED,
@@ -50,7 +50,7 @@ def render_table(rows: list[RuleEffectiveness], *, since: str, threshold: float,
 
 async def load_tasks(redis_url: str, prefix: str, since_ms: int) -> list[Task]:
     """Tasks created since ``since_ms`` from the Redis task store."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = open_redis_from_env(redis_url)
     try:
         return await RedisTaskStore(client, prefix=prefix).list(since_ms=since_ms,
                                                                 limit=MAX_TASKS)

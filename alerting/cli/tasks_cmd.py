@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-import redis.asyncio as aioredis
 import typer
 
 from alerting.cli.options import DEFAULT_PREFIX, DEFAULT_URL, AsJson, Prefix, RedisUrl
 from alerting.durations import parse_duration
 from alerting.errors import AlertingError, Forbidden, ServiceUnavailable, TaskNotFound
+from alerting.redis_client import open_redis_from_env
 from alerting.store.lifecycle import TaskService
 from alerting.store.redis import RedisTaskStore
 from alerting.streams.directory import load_directory
@@ -43,7 +43,7 @@ def _run(redis_url: str, prefix: str,
          action: Callable[[TaskService], Awaitable[T]]) -> T:
     """Open Redis, build the service over the store and directory, run, map errors to exits."""
     async def go() -> T:
-        client = aioredis.Redis.from_url(redis_url)
+        client = open_redis_from_env(redis_url)
         try:
             directory = await load_directory(client, prefix)
             svc = TaskService(RedisTaskStore(client, prefix), directory, clock=time.time)

@@ -13,7 +13,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 from redis.exceptions import RedisError
 
-from alerting.errors import ServiceUnavailable
+from alerting.errors import ConfigError, ServiceUnavailable
+from alerting.redis_client import open_redis
 from alerting.settings import Settings
 from alerting.streams.kafka_auth import client_auth
 
@@ -101,15 +102,17 @@ async def _start(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClie
 async def connect_redis(s: Settings) -> aioredis.Redis:
     """An async Redis client (bytes responses) after a successful PING."""
     try:
-        r = aioredis.Redis.from_url(s.redis_url, socket_connect_timeout=s.connect_timeout_s)
-    except ValueError as e:
+        r = open_redis(s.redis_url, s.redis_sentinels, s.redis_sentinel_master,
+                       socket_connect_timeout=s.connect_timeout_s)
+    except (ValueError, ConfigError) as e:
         raise ServiceUnavailable(f"redis URL invalid: {e}") from None
     try:
         await r.ping()  # type: ignore[misc]
     except (RedisError, OSError) as e:
         await r.aclose()
-        raise ServiceUnavailable(f"redis unreachable ({_redacted(s.redis_url)}): "
-                                 f"{type(e).__name__}") from None
+        where = (_redacted(s.redis_url) if not s.redis_sentinels else
+                 f"master {s.redis_sentinel_master!r} of sentinels {s.redis_sentinels}")
+        raise ServiceUnavailable(f"redis unreachable ({where}): {type(e).__name__}") from None
     return r
 
 
