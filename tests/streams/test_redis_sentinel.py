@@ -5,26 +5,20 @@ promoted replica."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from prometheus_client import CollectorRegistry
 
-from alerting.metrics import Metrics
 from alerting.redis_client import open_redis
 from alerting.settings import Settings
-from alerting.streams.app import run_worker
 
 from .broker import free_port
-from .conftest import produce_events, tasks_topic, wait_for
+from .conftest import produce_events, wait_for
+from .redis_server import run_until_checkpointed, start_redis_server
 from .test_cli import DATA, run
 from .test_kafka_tls import RULE, withdrawal
 
@@ -44,36 +38,20 @@ class Group:
         return f"127.0.0.1:{self.sentinel}"
 
 
-def _start(args: list[str], port: int) -> subprocess.Popen[bytes]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server not found (Debian package redis-server)")
-    proc = subprocess.Popen([exe, *args], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            assert proc.poll() is None, f"redis-server {args[:2]} exited at start"
-            assert time.monotonic() < deadline, "redis-server did not listen within 10 s"
-            time.sleep(0.05)  # polling a condition with a deadline
-
-
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[Group]:
     m, r, s = free_port(), free_port(), free_port()
     common = ["--save", "", "--appendonly", "no", "--requirepass", PASSWORD,
               "--masterauth", PASSWORD, "--dir", str(tmp_path)]
-    procs = {"master": _start(["--port", str(m), *common], m),
-             "replica": _start(["--port", str(r), "--replicaof", "127.0.0.1", str(m),
+    procs = {"master": start_redis_server(["--port", str(m), *common], m),
+             "replica": start_redis_server(["--port", str(r), "--replicaof", "127.0.0.1", str(m),
                                 *common], r)}
     conf = tmp_path / "sentinel.conf"  # sentinel rewrites its file: one per test
     conf.write_text(f"port {s}\nsentinel monitor mymaster 127.0.0.1 {m} 1\n"
                     f"sentinel auth-pass mymaster {PASSWORD}\n"
                     "sentinel down-after-milliseconds mymaster 1000\n"
                     "sentinel failover-timeout mymaster 5000\n")
-    procs["sentinel"] = _start([str(conf), "--sentinel"], s)
+    procs["sentinel"] = start_redis_server([str(conf), "--sentinel"], s)
     try:
         yield Group(m, r, s, procs)
     finally:
@@ -92,17 +70,9 @@ async def test_a_worker_finds_the_master_through_sentinel(
         "rules_path": rules, "runner": "asyncio", "web_enabled": False})
     await produce_events(s, [withdrawal(1)])
     master = aioredis.Redis(port=group.master, password=PASSWORD)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(s, metrics=Metrics(CollectorRegistry()), stop=stop))
     try:
-        async def checkpointed() -> bool:
-            assert not task.done(), task
-            keys = [k async for k in master.scan_iter(match=f"{s.redis_prefix}ckpt:*")]
-            return bool(keys) and len(await tasks_topic(s)) == 1
-        await wait_for(checkpointed, 60, "a task, and a checkpoint on the master")
+        await run_until_checkpointed(s, master, 1)
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
         await master.aclose()
 
 

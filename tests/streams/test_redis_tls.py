@@ -4,25 +4,18 @@ through ``ALERTING_REDIS_URL=rediss://:PASSWORD@host:port/0?ssl_ca_certs=ca.pem`
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 from local_tls import self_signed
-from prometheus_client import CollectorRegistry
 
-from alerting.metrics import Metrics
 from alerting.settings import Settings
-from alerting.streams.app import run_worker
 
 from .broker import free_port
-from .conftest import produce_events, tasks_topic, wait_for
+from .conftest import produce_events
+from .redis_server import run_until_checkpointed, start_redis_server
 from .test_cli import DATA, run
 from .test_kafka_tls import RULE, withdrawal
 
@@ -33,26 +26,14 @@ PASSWORD = "redis-pa55-n0t-logged"
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """A redis-server that speaks only TLS and wants a password; yields (port, CA file)."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server not found (Debian package redis-server)")
     d = tmp_path_factory.mktemp("redis-tls")
     cert, key = self_signed(d)
     port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert),
+    proc = start_redis_server(
+        ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert),
          "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert), "--tls-auth-clients",
          "no", "--requirepass", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(d)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, "redis-server did not listen within 10 s"
-            time.sleep(0.05)  # polling a condition with a deadline
+        port)
     try:
         yield port, cert
     finally:
@@ -69,18 +50,10 @@ async def test_a_worker_keeps_its_state_in_a_tls_redis_with_a_password(
     s = settings.model_copy(update={"redis_url": url, "rules_path": rules,
                                     "runner": "asyncio", "web_enabled": False})
     await produce_events(s, [withdrawal(1)])
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(s, metrics=Metrics(CollectorRegistry()), stop=stop))
     r = aioredis.Redis.from_url(url)
     try:
-        async def checkpointed() -> bool:
-            assert not task.done(), task
-            keys = [k async for k in r.scan_iter(match=f"{s.redis_prefix}ckpt:*")]
-            return bool(keys) and len(await tasks_topic(s)) == 1
-        await wait_for(checkpointed, 60, "a task, and a checkpoint in the TLS Redis")
+        await run_until_checkpointed(s, r, 1)
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
         await r.aclose()
 
 
