@@ -1,7 +1,10 @@
-"""Opening the Redis client: one server from ``ALERTING_REDIS_URL``, or the master of a
-Redis Sentinel group (``ALERTING_REDIS_SENTINELS``), which is how banks usually run Redis for
-high availability. With Sentinel the client asks the sentinels for the current master, and asks
-again after a failover; the URL then gives only the password, the database and TLS.
+"""Opening the Redis client: one server from ``ALERTING_REDIS_URL``, the master of a Redis
+Sentinel group (``ALERTING_REDIS_SENTINELS``), or a Redis Cluster (``ALERTING_REDIS_CLUSTER``),
+the ways banks run Redis for high availability. With Sentinel the client asks the sentinels for
+the current master, and asks again after a failover; the URL then gives only the password, the
+database and TLS. With Cluster the URL names any node; every key the project writes must hash
+to one slot (a checkpoint is one transaction over several keys), so the key prefix must carry a
+hash tag, e.g. ``{alerting}:``: the data then lives on one shard (and its replicas).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from redis.asyncio.sentinel import Sentinel
 
 from alerting.errors import ConfigError
 
+CLUSTER_ENV = "ALERTING_REDIS_CLUSTER"
 SENTINELS_ENV = "ALERTING_REDIS_SENTINELS"
 MASTER_ENV = "ALERTING_REDIS_SENTINEL_MASTER"
 DEFAULT_MASTER = "mymaster"
@@ -31,10 +35,24 @@ def parse_sentinels(value: str) -> list[tuple[str, int]]:
     return out
 
 
+def has_hash_tag(prefix: str) -> bool:
+    """Does ``prefix`` carry a Redis Cluster hash tag (``{...}`` with something inside, the
+    first ``{`` of the key)? Then every key under it hashes to the same slot."""
+    start = prefix.find("{")
+    end = prefix.find("}", start + 1)
+    return start >= 0 and end > start + 1
+
+
 def open_redis(url: str, sentinels: str | None = None, master: str = DEFAULT_MASTER,
-               **kw: Any) -> aioredis.Redis:
-    """A client on ``url``, or on the master that ``sentinels`` name for ``master`` (the URL's
-    host and port are then unused). ``kw``: more connection arguments (timeouts)."""
+               cluster: bool = False, **kw: Any) -> aioredis.Redis:
+    """A client on ``url``; on the master that ``sentinels`` name for ``master`` (the URL's
+    host and port are then unused); or, with ``cluster``, on the Redis Cluster of which ``url``
+    names a node. ``kw``: more connection arguments (timeouts)."""
+    if cluster:
+        from redis.asyncio.cluster import RedisCluster
+
+        client: Any = RedisCluster.from_url(url, **kw)
+        return client  # the same commands as the single-node client for everything used here
     if not sentinels:
         return aioredis.Redis.from_url(url, **kw)
     try:
@@ -55,4 +73,5 @@ def open_redis_from_env(url: str, **kw: Any) -> aioredis.Redis:
     """``open_redis`` for the command-line tools: Sentinel from the same environment
     variables as the worker."""
     return open_redis(url, os.environ.get(SENTINELS_ENV) or None,
-                      os.environ.get(MASTER_ENV) or DEFAULT_MASTER, **kw)
+                      os.environ.get(MASTER_ENV) or DEFAULT_MASTER,
+                      os.environ.get(CLUSTER_ENV, "").lower() in ("1", "true", "yes"), **kw)

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerting.errors import ConfigError
+from alerting.redis_client import has_hash_tag, parse_sentinels
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
                                         "master (again after a failover); ALERTING_REDIS_URL "
                                         "then gives only password, database and TLS")
     redis_sentinel_master: str = Field("mymaster", description="The master's name in Sentinel")
+    redis_cluster: bool = Field(False, description="ALERTING_REDIS_URL names a node of a Redis "
+                                "Cluster; ALERTING_REDIS_PREFIX must then carry a hash tag, "
+                                "e.g. {alerting}: (all keys in one slot)")
     redis_prefix: str = Field("alerting:", description="Prefix of every Redis key written")
     group_id: str = Field("alerting", description="Kafka consumer group of the workers")
     topic_transactions: str = Field("transactions", description="Input topic: transactions")
@@ -125,6 +129,13 @@ class Settings(BaseSettings):
         if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
             raise ValueError("ALERTING_KAFKA_SSL_CERTFILE and ALERTING_KAFKA_SSL_KEYFILE go "
                              "together")
+        if self.redis_cluster and self.redis_sentinels:
+            raise ValueError("ALERTING_REDIS_CLUSTER and ALERTING_REDIS_SENTINELS exclude each "
+                             "other")
+        if self.redis_cluster and not has_hash_tag(self.redis_prefix):
+            raise ValueError("ALERTING_REDIS_PREFIX needs a hash tag with ALERTING_REDIS_CLUSTER,"
+                             " e.g. {alerting}: (a checkpoint writes several keys in one "
+                             "transaction, which a cluster allows only within one slot)")
         for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
@@ -135,8 +146,6 @@ class Settings(BaseSettings):
     @classmethod
     def _sentinels(cls, v: str | None) -> str | None:
         if v:
-            from alerting.redis_client import parse_sentinels
-
             parse_sentinels(v)
         return v or None
 

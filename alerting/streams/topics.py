@@ -103,7 +103,7 @@ async def connect_redis(s: Settings) -> aioredis.Redis:
     """An async Redis client (bytes responses) after a successful PING."""
     try:
         r = open_redis(s.redis_url, s.redis_sentinels, s.redis_sentinel_master,
-                       socket_connect_timeout=s.connect_timeout_s)
+                       s.redis_cluster, socket_connect_timeout=s.connect_timeout_s)
     except (ValueError, ConfigError) as e:
         raise ServiceUnavailable(f"redis URL invalid: {e}") from None
     try:
