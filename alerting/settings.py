@@ -149,6 +149,17 @@ class Settings(BaseSettings):
             parse_sentinels(v)
         return v or None
 
+    def environment(self) -> dict[str, str]:
+        """The ``ALERTING_*`` variables that give these settings (to start a worker process
+        with them); unset optional ones are left out, secrets are included as they are."""
+        out = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                out[f"ALERTING_{name.upper()}"] = str(value)
+        return out
+
     def input_topics(self) -> tuple[str, ...]:
         """The co-partitioned input topics, in merge tie-break order."""
         return (self.topic_customers, self.topic_transactions, self.topic_complaints)

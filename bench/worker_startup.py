@@ -36,8 +36,7 @@ RULES = ROOT / "alerting" / "data" / "rules.yaml"
 async def one_round(s: Settings) -> tuple[float, float]:
     """(spawn → ready seconds, SIGTERM → exit seconds)."""
     port = free_port()
-    env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v) for k, v in
-                            s.model_copy(update={"web_port": port}).model_dump().items()}}
+    env = {**os.environ, **s.model_copy(update={"web_port": port}).environment()}
     exe = str(Path(sys.executable).parent / "alerting")
     t0 = time.perf_counter()
     proc = subprocess.Popen([exe, "worker"], env=env, stdout=subprocess.DEVNULL)

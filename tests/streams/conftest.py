@@ -16,7 +16,6 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
 
 from alerting.directory import Directory
 from alerting.metrics import Metrics
@@ -75,16 +74,6 @@ def settings(broker: Broker, redis_prefix: str) -> Settings:
         topic_customers=f"{uid}-cu", topic_managers=f"{uid}-mg", topic_tasks=f"{uid}-tasks",
         topic_dead_letter=f"{uid}-dlq", partitions=4, web_enabled=False,
         checkpoint_ms=200, watermark_interval_ms=100, connect_timeout_s=5)
-
-
-def settings_env(s: Settings) -> dict[str, str]:
-    """``s`` as the ``ALERTING_*`` environment of a worker subprocess (unset stays unset)."""
-    out = {}
-    for k, v in s.model_dump().items():
-        if v is not None:
-            out[f"ALERTING_{k.upper()}"] = str(v.get_secret_value() if isinstance(v, SecretStr)
-                                               else v)
-    return out
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]],

@@ -16,7 +16,7 @@ from alerting.settings import Settings, load_settings
 from alerting.streams.directory import load_directory
 
 from .broker import free_port
-from .conftest import read_all, settings_env, wait_ready
+from .conftest import read_all, wait_ready
 
 EXE = str(Path(sys.executable).parent / "alerting")
 DATA = Path(__file__).resolve().parents[2] / "alerting" / "data"
@@ -80,7 +80,7 @@ def test_unreachable_redis_is_one_line_and_exit_2() -> None:
 @pytest.mark.integration
 async def test_directory_load_to_redis_and_kafka(settings: Settings, redis: aioredis.Redis
                                                  ) -> None:
-    env = settings_env(settings)
+    env = settings.environment()
     p = run(["directory", "load", str(DATA / "customers.csv"), str(DATA / "managers.csv"),
              "--kafka"], env)
     assert p.returncode == 0, p.stderr
@@ -104,7 +104,7 @@ async def test_worker_serves_health_and_metrics(settings: Settings) -> None:
     port = free_port()
     s = settings.model_copy(update={"rules_path": DATA / "rules.yaml", "web_enabled": True,
                                     "web_port": port})
-    env = {**os.environ, **settings_env(s)}
+    env = {**os.environ, **s.environment()}
     proc = subprocess.Popen([EXE, "worker"], env=env, stderr=subprocess.PIPE)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:

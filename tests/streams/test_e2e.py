@@ -29,7 +29,7 @@ from alerting.streams.directory import load_directory, save_directory
 from alerting.streams.worker import Worker
 from alerting.tasks import Task
 
-from .conftest import produce_events, running_worker, settings_env, tasks_topic, wait_for
+from .conftest import produce_events, running_worker, tasks_topic, wait_for
 
 pytestmark = pytest.mark.integration
 RULES = Path(__file__).resolve().parents[2] / "alerting" / "data" / "rules.yaml"
@@ -284,7 +284,7 @@ def _is_set(e: asyncio.Event) -> Any:
 
 
 def spawn(s: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings_env(s)}
+    env = {**os.environ, **s.environment()}
     exe = str(Path(sys.executable).parent / "alerting")
     return subprocess.Popen([exe, "worker"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
