@@ -52,3 +52,15 @@ def test_tls_files_are_checked_and_make_one_context(tmp_path: Path) -> None:
     assert (creds.protocol.value, creds.mechanism.value) == ("SASL_SSL", "PLAIN")
     assert faust_settings(load_settings())["broker_credentials"] is None
     assert client_auth(load_settings()) == {"security_protocol": "PLAINTEXT"}
+
+
+def test_environment_gives_back_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="alerting",
+                      kafka_sasl_password=PASSWORD, redis_prefix="{alerting}:",
+                      redis_cluster=True)
+    env = s.environment()
+    assert "ALERTING_KAFKA_SSL_CAFILE" not in env  # unset stays unset, not the text "None"
+    assert env["ALERTING_KAFKA_SASL_PASSWORD"] == PASSWORD
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert load_settings() == s
