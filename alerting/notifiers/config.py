@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from alerting.durations import parse_seconds
 from alerting.errors import ConfigError
@@ -61,11 +61,37 @@ class FileConfig(_Base):
 
 
 class KafkaConfig(_Base):
-    """Produce the notification JSON to a Kafka topic (key = recipient id or first task id)."""
+    """Produce the notification JSON to a Kafka topic (key = recipient id or first task id).
+    Without ``bootstrap``: the worker's own cluster and security settings; with one: that
+    cluster, with the security fields below (as the worker's ``ALERTING_KAFKA_*`` settings)."""
 
     type: Literal["kafka"]
     topic: str = Field(min_length=1)
-    bootstrap: str | None = None  # needed unless the worker passes its producer in
+    bootstrap: str | None = None  # needed unless the worker lends its cluster
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _security(self) -> KafkaConfig:
+        secured = (self.security_protocol != "PLAINTEXT" or self.sasl_username is not None
+                   or self.ssl_cafile is not None or self.ssl_certfile is not None)
+        if secured and not self.bootstrap:
+            raise ValueError("security settings need a bootstrap of the notifier's own (without "
+                             "one it uses the worker's cluster and security)")
+        if self.security_protocol.startswith("SASL_") and not (
+                self.sasl_username and self.sasl_password):
+            raise ValueError(f"sasl_username and sasl_password are required with "
+                             f"security_protocol {self.security_protocol}")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("ssl_certfile and ssl_keyfile go together")
+        return self
 
 
 class WebhookConfig(_HttpBase):

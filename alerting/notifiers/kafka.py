@@ -16,7 +16,8 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from alerting.errors import ConfigError, PermanentNotifierError, RetryableNotifierError
 from alerting.notifiers.base import Notification, RetryPolicy
-from alerting.notifiers.config import KafkaConfig
+from alerting.notifiers.config import KafkaConfig, resolve_secret
+from alerting.streams.kafka_auth import KafkaSecurity, client_auth
 
 
 def message_key(n: Notification) -> bytes | None:
@@ -45,6 +46,7 @@ class KafkaNotifier:
         self._topic = cfg.topic
         self._bootstrap = cfg.bootstrap
         self._factory = factory
+        self._security = _security(name, cfg) if cfg.bootstrap else None
         self._producer = producer
         self._own = producer is None
 
@@ -52,8 +54,12 @@ class KafkaNotifier:
         if self._producer is None:
             from aiokafka import AIOKafkaProducer
 
-            producer = (AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
-                        if self._factory is None else self._factory())
+            if self._security is not None:
+                producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+                                            **client_auth(self._security))
+            else:
+                assert self._factory is not None  # checked in __init__
+                producer = self._factory()
             try:
                 await producer.start()
             except BaseException:
@@ -78,3 +84,17 @@ class KafkaNotifier:
         if self._own and self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+def _security(name: str, cfg: KafkaConfig) -> KafkaSecurity:
+    """The notifier's own cluster's security; ``env:`` secrets resolved now, so that a missing
+    one fails the build (a start, or a reload that is then rejected), not the first send."""
+    field = f"notifier {name!r}"
+    sec = KafkaSecurity(
+        cfg.security_protocol, cfg.sasl_mechanism, cfg.sasl_username,
+        resolve_secret(cfg.sasl_password, field=f"{field}.sasl_password"),
+        cfg.ssl_cafile, cfg.ssl_certfile, cfg.ssl_keyfile,
+        resolve_secret(cfg.ssl_key_password, field=f"{field}.ssl_key_password"),
+        cfg.ssl_check_hostname, files=f"{field}: ssl_cafile / ssl_certfile / ssl_keyfile")
+    client_auth(sec)  # a TLS file that cannot be used fails here too
+    return sec

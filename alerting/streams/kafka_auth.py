@@ -1,64 +1,95 @@
-"""How every Kafka client of a worker authenticates: the ``ALERTING_KAFKA_SECURITY_PROTOCOL``,
-``..._SASL_*`` and ``..._SSL_*`` settings turned into aiokafka's keyword arguments (the consumer,
-the producer, the admin client) and into faust's ``broker_credentials``, in one place so that
-no client is left on plaintext. Bank clusters usually require SASL_SSL (SCRAM) or mutual TLS.
+"""How a Kafka client authenticates: the worker's ``ALERTING_KAFKA_SECURITY_PROTOCOL``,
+``..._SASL_*`` and ``..._SSL_*`` settings, or a kafka notifier's own ``security_protocol``,
+``sasl_*`` and ``ssl_*`` fields, turned into aiokafka's keyword arguments (consumer, producer,
+admin client) and into faust's ``broker_credentials``, in one place so that no client is left
+on plaintext. Bank clusters usually require SASL_SSL (SCRAM) or mutual TLS.
 """
 
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.helpers import create_ssl_context
 
 from alerting.errors import ConfigError
-from alerting.settings import Settings
+
+if TYPE_CHECKING:
+    from alerting.settings import Settings
 
 
-def ssl_context(s: Settings) -> ssl.SSLContext | None:
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """One client's security, whatever configured it. ``files`` names the settings or fields
+    of the TLS files, for the error message."""
+
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    username: str | None = None
+    password: str | None = None
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    key_password: str | None = None
+    check_hostname: bool = True
+    files: str = "ALERTING_KAFKA_SSL_CAFILE / _CERTFILE / _KEYFILE"
+
+    @classmethod
+    def of(cls, s: Settings) -> KafkaSecurity:
+        """The worker's security from its settings (already checked by ``Settings``)."""
+        def text(v: Any) -> str | None:
+            return None if v is None else str(v)
+        return cls(s.kafka_security_protocol, s.kafka_sasl_mechanism, s.kafka_sasl_username,
+                   s.kafka_sasl_password.get_secret_value() if s.kafka_sasl_password else None,
+                   text(s.kafka_ssl_cafile), text(s.kafka_ssl_certfile),
+                   text(s.kafka_ssl_keyfile),
+                   s.kafka_ssl_key_password.get_secret_value() if s.kafka_ssl_key_password
+                   else None, s.kafka_ssl_check_hostname)
+
+
+def _security(s: Settings | KafkaSecurity) -> KafkaSecurity:
+    return s if isinstance(s, KafkaSecurity) else KafkaSecurity.of(s)
+
+
+def ssl_context(s: Settings | KafkaSecurity) -> ssl.SSLContext | None:
     """The TLS context of SSL / SASL_SSL (None for the plaintext protocols); ConfigError naming
-    the setting when a file cannot be used (no secret in the message)."""
-    if not s.kafka_security_protocol.endswith("SSL"):
+    the settings when a file cannot be used (no secret in the message)."""
+    sec = _security(s)
+    if not sec.protocol.endswith("SSL"):
         return None
-    key_password = s.kafka_ssl_key_password
     try:
-        ctx = create_ssl_context(
-            cafile=str(s.kafka_ssl_cafile) if s.kafka_ssl_cafile else None,
-            certfile=str(s.kafka_ssl_certfile) if s.kafka_ssl_certfile else None,
-            keyfile=str(s.kafka_ssl_keyfile) if s.kafka_ssl_keyfile else None,
-            password=key_password.get_secret_value() if key_password else None)
+        ctx = create_ssl_context(cafile=sec.cafile, certfile=sec.certfile, keyfile=sec.keyfile,
+                                 password=sec.key_password)
     except (ssl.SSLError, OSError) as e:
-        raise ConfigError("setting ALERTING_KAFKA_SSL_CAFILE / _CERTFILE / _KEYFILE: "
-                          f"cannot be used ({type(e).__name__}: {e.strerror or e.args[0]})"
-                          ) from None
-    ctx.check_hostname = s.kafka_ssl_check_hostname
+        raise ConfigError(f"{sec.files}: cannot be used "
+                          f"({type(e).__name__}: {e.strerror or e.args[0]})") from None
+    ctx.check_hostname = sec.check_hostname
     return ctx
 
 
-def client_auth(s: Settings) -> dict[str, Any]:
-    """aiokafka keyword arguments for ``s``'s security protocol."""
-    kw: dict[str, Any] = {"security_protocol": s.kafka_security_protocol}
-    ctx = ssl_context(s)
+def client_auth(s: Settings | KafkaSecurity) -> dict[str, Any]:
+    """aiokafka keyword arguments for the security protocol."""
+    sec = _security(s)
+    kw: dict[str, Any] = {"security_protocol": sec.protocol}
+    ctx = ssl_context(sec)
     if ctx is not None:
         kw["ssl_context"] = ctx
-    if s.kafka_security_protocol.startswith("SASL_"):
-        assert s.kafka_sasl_password is not None  # checked by Settings
-        kw.update(sasl_mechanism=s.kafka_sasl_mechanism,
-                  sasl_plain_username=s.kafka_sasl_username,
-                  sasl_plain_password=s.kafka_sasl_password.get_secret_value())
+    if sec.protocol.startswith("SASL_"):
+        kw.update(sasl_mechanism=sec.mechanism, sasl_plain_username=sec.username,
+                  sasl_plain_password=sec.password)
     return kw
 
 
 def faust_credentials(s: Settings) -> Any:
-    """faust's ``broker_credentials`` for ``s`` (None for PLAINTEXT)."""
+    """faust's ``broker_credentials`` for the worker (None for PLAINTEXT)."""
     import faust
 
-    if s.kafka_security_protocol == "PLAINTEXT":
+    sec = KafkaSecurity.of(s)
+    if sec.protocol == "PLAINTEXT":
         return None
-    ctx = ssl_context(s)
-    if s.kafka_security_protocol == "SSL":
+    ctx = ssl_context(sec)
+    if sec.protocol == "SSL":
         return faust.SSLCredentials(ctx)
-    assert s.kafka_sasl_password is not None  # checked by Settings
-    return faust.SASLCredentials(username=s.kafka_sasl_username,
-                                 password=s.kafka_sasl_password.get_secret_value(),
-                                 ssl_context=ctx, mechanism=s.kafka_sasl_mechanism)
+    return faust.SASLCredentials(username=sec.username, password=sec.password,
+                                 ssl_context=ctx, mechanism=sec.mechanism)

@@ -12,7 +12,7 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from pydantic import TypeAdapter
 
-from alerting.errors import PermanentNotifierError, RetryableNotifierError
+from alerting.errors import ConfigError, PermanentNotifierError, RetryableNotifierError
 from alerting.notifiers.base import Notification
 from alerting.notifiers.config import NotifierConfig
 from alerting.notifiers.kafka import build_record
@@ -120,6 +120,30 @@ async def test_kafka_notifier_with_its_own_cluster_never_uses_the_workers(make_n
 
 async def _noop() -> None:
     return None
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"security_protocol": "SSL", "ssl_cafile": "ca.pem"}, "need a bootstrap of the notifier's"),
+    ({"bootstrap": "bus:9093", "security_protocol": "SASL_SSL", "sasl_username": "u"},
+     "sasl_username and sasl_password are required"),
+    ({"bootstrap": "bus:9093", "security_protocol": "SSL", "ssl_certfile": "c.pem"},
+     "ssl_certfile and ssl_keyfile go together"),
+])
+def test_kafka_notifier_security_is_checked_with_the_rules(raw, message):
+    with pytest.raises(ValueError, match=message):
+        CFG.validate_python({"type": "kafka", "topic": "t", **raw})
+
+
+def test_kafka_notifier_secrets_come_from_the_environment_when_built(monkeypatch):
+    raw = {"type": "kafka", "topic": "t", "bootstrap": "bus:9093",
+           "security_protocol": "SASL_PLAINTEXT", "sasl_username": "alerting",
+           "sasl_password": "env:BUS_KAFKA_PASSWORD"}
+    monkeypatch.delenv("BUS_KAFKA_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="sasl_password: environment variable 'BUS_KAFKA_"):
+        build(raw)
+    monkeypatch.setenv("BUS_KAFKA_PASSWORD", "from-the-vault")
+    k = build(raw)
+    assert k._security.password == "from-the-vault"  # noqa: SLF001
 
 
 @pytest.mark.parametrize(("error", "expected"), [

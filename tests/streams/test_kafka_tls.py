@@ -160,3 +160,33 @@ routing:
         await asyncio.wait_for(task, 30)
     (n,) = got
     assert n["receiver"] == "bus" and len(n["tasks"]) == 1
+
+
+async def test_a_kafka_notifier_with_its_own_secured_cluster(
+        settings: Settings, tls_broker: tuple[Broker, TlsProxy, Path]) -> None:
+    """A kafka notifier naming another cluster connects with its own TLS fields."""
+    from alerting.notifiers.base import Notification
+    from alerting.notifiers.config import KafkaConfig
+    from alerting.notifiers.registry import NotifierDeps, build_notifier
+
+    broker, proxy, ca = tls_broker
+    s = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap,
+                                    "kafka_security_protocol": "SSL", "kafka_ssl_cafile": ca,
+                                    "topic_tasks": f"{settings.topic_tasks}-bus"})
+    await ensure_topics(s)  # the notifier's topic, on that cluster
+    cfg = KafkaConfig(type="kafka", topic=s.topic_tasks, bootstrap=broker.bootstrap,
+                      security_protocol="SSL", ssl_cafile=str(ca))
+    notifier = build_notifier("bus", cfg, NotifierDeps())
+    before = proxy.handshakes
+    n = Notification(notification_id="n-1", receiver="bus", kind="task", recipient_id="m1",
+                     recipient_name="m", recipient_email=None, locale="zh", title="t",
+                     text="x", tasks=({"task_id": "t-1", "rule_id": "big", "revision": 0},),
+                     created_at="2025-03-01T10:00:00+08:00")
+    try:
+        await notifier.send(n)
+    finally:
+        await notifier.aclose()
+    (got,) = [orjson.loads(v) for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks,
+                                                          **client_auth(s))]
+    assert got["notification_id"] == "n-1"
+    assert proxy.handshakes > before
