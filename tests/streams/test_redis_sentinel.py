@@ -77,10 +77,18 @@ async def test_a_worker_finds_the_master_through_sentinel(
 
 
 async def test_the_client_follows_a_failover_to_the_promoted_replica(group: Group) -> None:
+    master = aioredis.Redis(port=group.master, password=PASSWORD)
+    try:
+        async def replica_online() -> bool:
+            info = await master.info("replication")
+            return "online" in str(info.get("slave0", ""))
+        await wait_for(replica_online, 30, "the replica in sync with the master")
+    finally:
+        await master.aclose()
     client = open_redis(f"redis://:{PASSWORD}@unused:1/0", group.sentinels)
     try:
         await client.set("k", "before")
-        await client.wait(1, 5000)  # the replica has it before the master goes
+        assert await client.wait(1, 2000) == 1  # the replica has it before the master goes
         group.procs["master"].kill()
         group.procs["master"].wait(10)
 
