@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _kafka_security(self) -> Settings:
+    def _cross_checks(self) -> Settings:
         if self.kafka_security_protocol.startswith("SASL_") and not (
                 self.kafka_sasl_username and self.kafka_sasl_password):
             raise ValueError("ALERTING_KAFKA_SASL_USERNAME and ALERTING_KAFKA_SASL_PASSWORD are "

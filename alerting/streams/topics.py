@@ -38,7 +38,7 @@ async def ensure_topics(s: Settings) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap,
                                 request_timeout_ms=s.request_timeout_ms, **client_auth(s))
     try:
-        await _start(admin, s)
+        await start_kafka(admin, s)
         existing = set(await admin.list_topics())
         missing = [NewTopic(name, num_partitions=s.partitions, replication_factor=1,
                             topic_configs=cfg)
@@ -74,13 +74,9 @@ def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaCon
         fetch_max_wait_ms=s.fetch_max_wait_ms, **client_auth(s), **kw)  # type: ignore[arg-type]
 
 
-async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer, s: Settings) -> None:
+async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClient,
+                      s: Settings) -> None:
     """Start a client within the connect timeout or raise ``ServiceUnavailable``."""
-    await _start(client, s)
-
-
-async def _start(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClient,
-                 s: Settings) -> None:
     try:
         await asyncio.wait_for(client.start(), s.connect_timeout_s)
     except (KafkaError, OSError, TimeoutError) as e:
