@@ -38,8 +38,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         for p in ports:
             d = tmp_path_factory.mktemp(f"node{p}")
+            # the bus port defaults to port + 10000, which a free port may overflow (> 65535)
             procs.append(start_redis_server(
-                ["--port", str(p), "--cluster-enabled", "yes", "--cluster-config-file",
+                ["--port", str(p), "--cluster-port", str(free_port()),
+                 "--cluster-enabled", "yes", "--cluster-config-file",
                  str(d / "nodes.conf"), "--save", "", "--appendonly", "no", "--dir", str(d)],
                 p))
         out = subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
