@@ -1,8 +1,9 @@
 """Kafka notifier: the notification JSON to a topic, key = recipient id (or first task id).
 
-A notifier with a ``bootstrap`` of its own creates a (plaintext) producer for that cluster on
-first use; without one it uses the started producer passed in, or one made by the worker's
-``factory`` (the worker's cluster and security settings), started on first use. A producer it
+A notifier with a ``bootstrap`` of its own creates a producer for that cluster on first use,
+with its own ``security_protocol``, ``sasl_*`` and ``ssl_*`` fields; without one it uses the
+started producer passed in, or one made by the worker's ``factory`` (the worker's cluster and
+security settings), started on first use. A producer it
 started is stopped by :meth:`KafkaNotifier.aclose`. Downstream consumers dedup on
 ``notification_id`` (a retry after an unknown outcome may write twice).
 """
