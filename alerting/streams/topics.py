@@ -9,7 +9,13 @@ import contextlib
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.partitioner import murmur2
 from redis.exceptions import RedisError
 
@@ -76,23 +82,45 @@ def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaCon
 
 async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClient,
                       s: Settings) -> None:
-    """Start a client within the connect timeout or raise ``ServiceUnavailable``."""
+    """Start a client within the connect timeout or raise ``ServiceUnavailable``: a refused
+    SASL login says so (naming what to check, never the password), anything else says the
+    cluster is unreachable."""
     try:
         await asyncio.wait_for(client.start(), s.connect_timeout_s)
-    except (KafkaError, OSError, TimeoutError) as e:
+    except Exception as e:  # noqa: BLE001 - translated below, or raised as it is
+        network = isinstance(e, KafkaError | OSError | TimeoutError)
+        if s.kafka_security_protocol.startswith("SASL_"):
+            # aiokafka reports a refused login as "Unable to bootstrap" (the broker's error
+            # code 58 is only logged), or from some brokers as a bare KeyError (a SCRAM final
+            # message without 'v'): ask one broker directly which it was
+            why = await _login_refusal(s) if network else type(e).__name__
+            if why is not None:
+                raise ServiceUnavailable(
+                    f"kafka at {s.kafka_bootstrap}: SASL {s.kafka_sasl_mechanism} login as "
+                    f"{s.kafka_sasl_username!r} refused ({why}); check "
+                    "ALERTING_KAFKA_SASL_USERNAME, _PASSWORD and _MECHANISM") from None
+        if not network:
+            raise
         how = "" if s.kafka_security_protocol == "PLAINTEXT" else \
             f" over {s.kafka_security_protocol}"
         raise ServiceUnavailable(f"kafka at {s.kafka_bootstrap} unreachable{how}: "
                                  f"{type(e).__name__}") from None
-    except Exception as e:  # noqa: BLE001 - anything else while connecting is a failed login
-        if not s.kafka_security_protocol.startswith("SASL_"):
-            raise
-        # aiokafka reports a SCRAM login that the broker refuses as a bare KeyError (the
-        # server's final message has no 'v'): name what to check, never the password
-        raise ServiceUnavailable(
-            f"kafka at {s.kafka_bootstrap}: SASL {s.kafka_sasl_mechanism} login as "
-            f"{s.kafka_sasl_username!r} refused ({type(e).__name__}); check "
-            "ALERTING_KAFKA_SASL_USERNAME, _PASSWORD and _MECHANISM") from None
+
+
+async def _login_refusal(s: Settings) -> str | None:
+    """The error name if the first bootstrap broker refuses the SASL login, else None (it is
+    unreachable, or it lets the login through)."""
+    host, _, port = s.kafka_bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        conn = await asyncio.wait_for(
+            create_conn(host, int(port), request_timeout_ms=s.request_timeout_ms,
+                        **client_auth(s)), s.connect_timeout_s)
+    except (SaslAuthenticationFailed, UnsupportedSaslMechanismError, KeyError) as e:
+        return type(e).__name__
+    except Exception:  # noqa: BLE001 - not a refused login: the caller says unreachable
+        return None
+    conn.close()
+    return None
 
 
 async def connect_redis(s: Settings) -> aioredis.Redis:

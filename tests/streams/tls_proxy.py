@@ -12,23 +12,23 @@ import contextlib
 import ssl
 import threading
 from pathlib import Path
+from typing import Self
 
 
-class TlsProxy:
-    """Accepts TLS on 127.0.0.1:``port`` and forwards to 127.0.0.1:``backend``."""
+class Proxy:
+    """Accepts connections on 127.0.0.1:``port`` (TLS with ``ctx``) and forwards them to
+    127.0.0.1:``backend``; subclasses may answer some requests themselves (``_handle``)."""
 
-    def __init__(self, port: int, backend: int, cert: Path, key: Path) -> None:
-        self.port, self.backend = port, backend
-        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ctx.load_cert_chain(cert, key)
-        self.handshakes = 0  # TLS connections accepted (a client that got through)
+    def __init__(self, port: int, backend: int, ctx: ssl.SSLContext | None = None) -> None:
+        self.port, self.backend, self.ctx = port, backend, ctx
+        self.handshakes = 0  # connections accepted (with TLS: a client that got through)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_until_complete,
                                         args=(self._serve(),), daemon=True)
 
-    def start(self) -> TlsProxy:
+    def start(self) -> Self:
         """Listen (returns once the port accepts)."""
         self._thread.start()
         if not self._ready.wait(10):
@@ -55,10 +55,24 @@ class TlsProxy:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await self._forward(reader, writer, up_reader, up_writer)
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+        """Relay one client connection (``reader``/``writer``) to the backend's."""
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+class TlsProxy(Proxy):
+    """Accepts TLS on 127.0.0.1:``port`` and forwards to 127.0.0.1:``backend``."""
+
+    def __init__(self, port: int, backend: int, cert: Path, key: Path) -> None:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        super().__init__(port, backend, ctx)
+
+
+async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
     with contextlib.suppress(ConnectionError, ssl.SSLError):
         while data := await src.read(65536):
             dst.write(data)
