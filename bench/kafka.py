@@ -161,8 +161,8 @@ async def raw_consume(bootstrap: str, topics: list[str], total: int) -> float:
 
 
 def spawn(s: Settings, **extra: Any) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **{f"ALERTING_{k.upper()}": str(v)
-                            for k, v in {**s.model_dump(), **extra}.items()}}
+    """An ``alerting worker`` process with settings ``s`` (+ ``extra``)."""
+    env = {**os.environ, **s.model_copy(update=extra).environment()}
     exe = str(Path(sys.executable).parent / "alerting")
     return subprocess.Popen([exe, "worker"], env=env, stdout=subprocess.DEVNULL)
 
@@ -193,6 +193,13 @@ async def applied_events(ports: list[int]) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def workers_rate(r: aioredis.Redis, s: Settings, total: int, n: int) -> dict[str, float]:
     """(b)/(c): n worker processes. The rate is over the processing itself: events applied
     (and their tasks sent), read off the workers' /metrics every 200 ms, between the first and
@@ -206,11 +213,13 @@ async def workers_rate(r: aioredis.Redis, s: Settings, total: int, n: int) -> di
     ports = [free_port() for _ in range(n)]
     procs = [spawn(s, web_enabled=True, web_port=port) for port in ports]
     marks: list[tuple[float, int]] = []
+    cpu: list[float] = []  # the workers' CPU seconds at each mark
     try:
         while True:
             done = min(await applied_events(ports), total)
             if done:
                 marks.append((time.perf_counter(), done))
+                cpu.append(sum(cpu_seconds(p.pid) for p in procs))
             if done >= total:
                 break
             if any(p.poll() is not None for p in procs):
@@ -227,13 +236,14 @@ async def workers_rate(r: aioredis.Redis, s: Settings, total: int, n: int) -> di
         for p in procs:
             p.wait(30)
     t_end = marks[-1][0]
-    inside = [m for m in marks if m[1] < total] or marks  # readings while processing
-    (t_first, first), (t_last, last) = inside[0], inside[-1]
+    inside = [i for i, m in enumerate(marks) if m[1] < total] or list(range(len(marks)))
+    (t_first, first), (t_last, last) = marks[inside[0]], marks[inside[-1]]
+    cpu_us = (cpu[inside[-1]] - cpu[inside[0]]) / max(last - first, 1) * 1e6
     lo = next(m for m in marks if m[1] >= 0.2 * total)
     hi = next(m for m in marks if m[1] >= 0.9 * total)
     steady = (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else float("nan")
     rate = (last - first) / (t_last - t_first) if t_last > t_first else float("nan")
-    return {"rate": rate, "steady": steady, "wall_s": t_end - t_spawn,
+    return {"rate": rate, "steady": steady, "cpu_us": cpu_us, "wall_s": t_end - t_spawn,
             "checkpointed_s": t_ckpt - t_spawn}
 
 
@@ -417,11 +427,11 @@ async def main(a: argparse.Namespace) -> None:
         ceiling = await raw_consume(env.broker.bootstrap, [s1.topic_transactions,
                                                            s1.topic_complaints], total)
         print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
-        # (b) and (b') twice each, alternating and starting with (b'): the first worker run on
-        # a broker is slower whatever the runner (seen 42.7k then 49.5k events/s for the same
-        # asyncio runner), so neither runner is judged on that run alone
+        # (b) and (b') --rounds times each (default 2), alternating and starting with (b'): the
+        # first worker run on a broker is slower whatever the runner (seen 42.7k then 49.5k
+        # events/s for the same asyncio runner), so neither runner is judged on that run alone
         runs: dict[str, list[dict[str, float]]] = {"faust": [], "asyncio": []}
-        for k, runner in enumerate(["asyncio", "faust", "asyncio", "faust"]):
+        for k, runner in enumerate(["asyncio", "faust"] * a.rounds):
             sx = s1.model_copy(update={"group_id": f"bench-one-{k}", "runner": runner,
                                        "topic_tasks": f"one-{k}-tasks",
                                        "topic_dead_letter": f"one-{k}-dlq"})
@@ -432,8 +442,14 @@ async def main(a: argparse.Namespace) -> None:
             for res in runs[runner]:
                 print(f"{label}: {res['rate']:,.0f} events/s ({res['rate'] / ceiling:.0%} of a; "
                       f"steady 20-90 %: {res['steady']:,.0f}/s = {res['steady'] / ceiling:.0%};"
-                      f" all applied {res['wall_s']:.1f}s, all checkpointed "
-                      f"{res['checkpointed_s']:.1f}s after spawn)")
+                      f" {res['cpu_us']:.1f} µs of worker CPU per event; all applied "
+                      f"{res['wall_s']:.1f}s, all checkpointed {res['checkpointed_s']:.1f}s "
+                      "after spawn)")
+            print(f"{label}, median of {a.rounds}: "
+                  f"{statistics.median(r['rate'] for r in runs[runner]):,.0f} events/s = "
+                  f"{statistics.median(r['rate'] for r in runs[runner]) / ceiling:.0%} of a, "
+                  f"{statistics.median(r['cpu_us'] for r in runs[runner]):.1f} µs of worker CPU "
+                  "per event")
         one = max(runs["faust"], key=lambda x: x["rate"])
         if a.skip_latency:
             return
@@ -456,6 +472,7 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--skip-latency", action="store_true", help="stop after (b) and (b')")
     ap.add_argument("--latency-only", action="store_true", help="only (d), on a fresh broker")
+    ap.add_argument("--rounds", type=int, default=2, help="(b) and (b') runs each, alternating")
     ap.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")],
                     default=[1000, 3000], help="(d)'s steady rates, comma-separated")
     asyncio.run(main(ap.parse_args()))
