@@ -16,9 +16,9 @@ from typing import Any
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from alerting.errors import ConfigError, PermanentNotifierError, RetryableNotifierError
+from alerting.kafka_auth import KafkaSecurity, client_auth
 from alerting.notifiers.base import Notification, RetryPolicy
 from alerting.notifiers.config import KafkaConfig, resolve_secret
-from alerting.streams.kafka_auth import KafkaSecurity, client_auth
 
 
 def message_key(n: Notification) -> bytes | None:

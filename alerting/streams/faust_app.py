@@ -29,6 +29,7 @@ from faust.app.base import BootStrategy
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
 from alerting.directory import Directory
+from alerting.kafka_auth import faust_credentials
 from alerting.metrics import Metrics, default_metrics
 from alerting.settings import Settings
 from alerting.streams.app import (
@@ -41,7 +42,6 @@ from alerting.streams.app import (
 )
 from alerting.streams.directory import load_directory
 from alerting.streams.dispatch import DispatchSide
-from alerting.streams.kafka_auth import faust_credentials
 from alerting.streams.topics import connect_redis, new_producer, start_kafka, topic_specs
 from alerting.streams.worker import EngineFactory, Worker
 

@@ -20,9 +20,9 @@ from aiokafka.partitioner import murmur2
 from redis.exceptions import RedisError
 
 from alerting.errors import ConfigError, ServiceUnavailable
+from alerting.kafka_auth import client_auth
 from alerting.redis_client import open_redis
 from alerting.settings import Settings
-from alerting.streams.kafka_auth import client_auth
 
 COMPACTED = {"cleanup.policy": "compact"}
 

@@ -18,10 +18,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from alerting.directory import Directory
+from alerting.kafka_auth import client_auth
 from alerting.metrics import Metrics
 from alerting.settings import Settings
 from alerting.streams.directory import load_directory
-from alerting.streams.kafka_auth import client_auth
 from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import ensure_topics
 from alerting.streams.worker import Worker

@@ -14,12 +14,12 @@ import redis.asyncio as aioredis
 from local_tls import self_signed
 from prometheus_client import CollectorRegistry
 
+from alerting.kafka_auth import client_auth
 from alerting.metrics import Metrics
 from alerting.notifiers.base import Notification
 from alerting.settings import Settings
 from alerting.streams.app import run_worker
 from alerting.streams.faust_app import serve
-from alerting.streams.kafka_auth import client_auth
 from alerting.streams.topics import ensure_topics
 
 from .broker import Broker, free_port, start_broker

@@ -1,6 +1,6 @@
 """Kafka security settings: checked at load with one line naming the settings (no secret in it),
-and turned into the same aiokafka arguments for every client. The real TLS / SASL connections
-to the broker: ``test_kafka_tls.py``."""
+and turned into the same aiokafka arguments for every client. The real TLS and SASL
+connections to the broker: ``streams/test_kafka_tls.py``, ``streams/test_kafka_sasl.py``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from alerting.errors import ConfigError
+from alerting.kafka_auth import client_auth
 from alerting.settings import load_settings
 from alerting.streams.faust_app import faust_settings
-from alerting.streams.kafka_auth import client_auth
 
 PASSWORD = "s3cr3t-pa55"
 
