@@ -8,6 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,16 +18,22 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
+from alerting.backtest import build_engine, copy_directory, replay
 from alerting.directory import Directory
 from alerting.kafka_auth import client_auth
 from alerting.metrics import Metrics
+from alerting.sample import SampleData, generate
 from alerting.settings import Settings
 from alerting.streams.directory import load_directory
 from alerting.streams.recovery import topic_partitions
 from alerting.streams.topics import ensure_topics
 from alerting.streams.worker import Worker
+from alerting.tasks import Task
 
 from .broker import Broker, start_broker
+
+RULES = Path(__file__).resolve().parents[2] / "alerting" / "data" / "rules.yaml"
+TaskKey = tuple[str, int, bytes]  # (task id, revision, the task's JSON)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -169,3 +176,16 @@ async def tasks_topic(s: Settings) -> list[bytes]:
     """Every value on the tasks topic."""
     return [v for _, v in await read_all(s.kafka_bootstrap, s.topic_tasks, **client_auth(s))]
 
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
+    """A small generated bank, its events and the backtest's tasks on them."""
+    data = generate(200, 150, seed=5)
+    events = list(data.events())
+    directory = Directory({c.customer_id: c for c in data.customers},
+                          {m.manager_id: m for m in data.managers})
+    out: list[Task] = []
+    lines = ((i + 1, orjson.dumps(e)) for i, e in enumerate(events))
+    replay(lines, [build_engine(RULES, copy_directory(directory))], lambda _: None,
+           lambda _i, t: out.append(t))
+    return data, events, {(t.task_id, t.revision, t.to_json()) for t in out}

@@ -18,7 +18,7 @@ import os
 import struct
 from collections import Counter
 
-from .tls_proxy import Proxy, pipe
+from .proxy import Proxy, pipe
 
 API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE = 18, 17, 36
 SASL_AUTHENTICATION_FAILED = 58

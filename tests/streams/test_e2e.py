@@ -19,35 +19,17 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from alerting.backtest import build_engine, copy_directory, replay
-from alerting.directory import Directory
 from alerting.metrics import Metrics
-from alerting.sample import SampleData, generate
+from alerting.sample import SampleData
 from alerting.settings import Settings
 from alerting.streams.app import rules_engine_factory
 from alerting.streams.directory import load_directory, save_directory
 from alerting.streams.worker import Worker
 from alerting.tasks import Task
 
-from .conftest import produce_events, running_worker, tasks_topic, wait_for
+from .conftest import RULES, TaskKey, produce_events, running_worker, tasks_topic, wait_for
 
 pytestmark = pytest.mark.integration
-RULES = Path(__file__).resolve().parents[2] / "alerting" / "data" / "rules.yaml"
-TaskKey = tuple[str, int, bytes]
-
-
-@pytest.fixture(scope="module")
-def sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
-    """A small generated bank, its events and the backtest's tasks on them."""
-    data = generate(200, 150, seed=5)
-    events = list(data.events())
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
-    out: list[Task] = []
-    lines = ((i + 1, orjson.dumps(e)) for i, e in enumerate(events))
-    replay(lines, [build_engine(RULES, copy_directory(directory))], lambda _: None,
-           lambda _i, t: out.append(t))
-    return data, events, {(t.task_id, t.revision, t.to_json()) for t in out}
 
 
 def as_set(values: list[bytes]) -> set[TaskKey]:

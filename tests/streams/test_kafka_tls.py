@@ -1,5 +1,5 @@
 """A worker on a Kafka that requires TLS: the real Tansu broker behind a TLS terminator
-(``tls_proxy.py``: Tansu 0.6 cannot serve TLS itself). SASL logins: ``test_kafka_sasl.py``."""
+(``proxy.py``: Tansu 0.6 cannot serve TLS itself). SASL logins: ``test_kafka_sasl.py``."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from alerting.streams.topics import ensure_topics
 
 from .broker import Broker, free_port, start_broker
 from .conftest import produce_events, read_all, tasks_topic, wait_for
+from .proxy import TlsProxy
 from .test_cli import DATA, run
-from .tls_proxy import TlsProxy
 
 pytestmark = pytest.mark.integration
 RULE = """\
