@@ -77,6 +77,11 @@ class Proxy:
         await self._stop.wait()
         if self._server is not None:
             await self._cut()
+        # the aborted connections' relays end on their own: let them, so that none is
+        # destroyed pending with the loop
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        if others:
+            await asyncio.wait(others, timeout=5)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.handshakes += 1
