@@ -98,3 +98,9 @@ class Forbidden(AlertingError):
 
 class ServiceUnavailable(AlertingError):
     """A required external service (Kafka, Redis, SMTP…) is unreachable."""
+
+
+class WorkerStopped(AlertingError):
+    """A running worker stopped on a failure it cannot ride out (a task send never
+    acknowledged, a checkpoint not written): nothing is checkpointed past it, and a restart
+    resumes from the last checkpoint. ``alerting worker`` exits 1 with it, as a crash."""

@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from alerting.errors import ConfigError, ServiceUnavailable, StateError
+from alerting.errors import ConfigError, ServiceUnavailable, StateError, WorkerStopped
 from alerting.logs import configure_logging
 from alerting.settings import describe_settings, load_settings
 
@@ -22,7 +22,8 @@ def worker() -> None:
     """Run a Kafka worker: consume transactions, complaints and profile updates, evaluate the
     rules, produce tasks and dead letters, checkpoint state to Redis. Start more workers with
     the same ALERTING_GROUP_ID to share the partitions. Exit code 2 when Kafka, Redis or the
-    configuration is unusable."""
+    configuration is unusable at start; 1 when a running worker stops on a failure it cannot
+    ride out (restart it: it resumes from its last checkpoint)."""
     from alerting.streams.app import run_worker
     from alerting.streams.faust_app import run_faust_worker
 
@@ -40,5 +41,8 @@ def worker() -> None:
     except (ConfigError, ServiceUnavailable, StateError) as e:
         typer.echo(f"alerting worker: {e}", err=True)
         raise typer.Exit(2) from None
+    except WorkerStopped as e:
+        typer.echo(f"alerting worker: {e}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

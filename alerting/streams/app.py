@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from alerting.directory import Directory
+from alerting.errors import ServiceUnavailable, StateError, WorkerStopped
 from alerting.metrics import Metrics, default_metrics
 from alerting.ops import LiveRules
 from alerting.reload import RulesReloader
@@ -144,7 +145,8 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
                      metrics: Metrics | None = None, stop: asyncio.Event | None = None
                      ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set). Raises ``ServiceUnavailable`` /
-    ``ConfigError`` / ``RulesError`` at start.
+    ``ConfigError`` / ``RulesError`` at start, ``WorkerStopped`` when the running loop stops on
+    a failed write.
 
     ``web_hooks`` mount routes on the worker's aiohttp application (``hook(app, worker)``).
     With the default ``engine_factory`` the rules file is hot-reloaded (``Rules``)."""
@@ -175,7 +177,11 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
             side.append(start_dispatch(s, rules, directory, redis, stop, m))
         log.warning("worker started: group %s, %d customers, %d managers", s.group_id,
                     len(directory.customers), len(directory.managers))
-        await worker.run(stop)
+        try:
+            await worker.run(stop)
+        except (ServiceUnavailable, StateError) as e:
+            # after the start, unreachable is no longer a setup problem (exit 2) but a crash
+            raise WorkerStopped(f"stopped: {e}") from None
     finally:
         stop.set()
         for sig in (signal.SIGTERM, signal.SIGINT):

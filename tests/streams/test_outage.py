@@ -24,7 +24,7 @@ from alerting.streams.worker import Worker
 from .broker import Broker, free_port, start_broker
 from .conftest import RULES, running_worker, wait_for
 from .proxy import Proxy
-from .test_e2e import as_set, prepare, settle
+from .test_e2e import as_set, prepare, settle, spawn
 
 pytestmark = pytest.mark.integration
 PRODUCE = 0  # the Kafka API key of Produce requests
@@ -93,3 +93,29 @@ async def test_writes_never_acknowledged_stop_the_worker_and_a_restart_delivers_
         got = await settle(s, len(want), 90)
     assert len(got) == len(set(got)), "a task was delivered twice"
     assert as_set(got) == want
+
+
+@pytest.mark.parametrize("runner", ["faust", "asyncio"])
+async def test_a_worker_process_that_stops_on_a_failed_write_exits_1_with_the_reason(
+        settings: Settings, redis: aioredis.Redis, sample: Any,
+        cut_broker: tuple[Broker, Proxy], runner: str) -> None:
+    """Exit code 1 (a crash: restart it), not 2 (unusable at start), on both runners."""
+    data, events, _ = sample
+    broker, proxy = cut_broker
+    s = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap, "rules_path": RULES,
+                                    "request_timeout_ms": 3000, "runner": runner})
+    await prepare(s, redis, data, events)
+    proxy.unanswered = frozenset({PRODUCE})
+    proc = spawn(s)
+    try:
+        code = await asyncio.to_thread(proc.wait, 90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read().decode()  # type: ignore[union-attr]
+    assert code == 1, err
+    reason = "stopped: kafka: producing output failed: RequestTimedOutError"
+    if runner == "asyncio":
+        assert err.strip().splitlines()[-1] == f"alerting worker: {reason}"
+    else:  # mode reports the crash of the batch loop with its traceback
+        assert reason.removeprefix("stopped: ") in err
