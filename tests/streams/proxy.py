@@ -15,8 +15,13 @@ import asyncio
 import contextlib
 import ssl
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
+
+from .broker import Broker, free_port, start_broker
+
+P = TypeVar("P", bound="Proxy")
 
 
 class Proxy:
@@ -121,6 +126,22 @@ class TlsProxy(Proxy):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         super().__init__(port, backend, ctx)
+
+
+@contextlib.contextmanager
+def proxied_broker(make: Callable[[int, int], P]) -> Iterator[tuple[Broker, P]]:
+    """A broker that advertises the port of the proxy in front of it, ``make(port, backend)``,
+    so that clients reach it only through that proxy; both stopped at the end."""
+    port = free_port()
+    broker = start_broker(advertised_port=port)
+    try:
+        proxy = make(port, broker.port).start()
+        try:
+            yield broker, proxy
+        finally:
+            proxy.stop()
+    finally:
+        broker.stop()
 
 
 async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:

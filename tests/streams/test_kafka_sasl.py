@@ -18,6 +18,7 @@ from alerting.streams.topics import ensure_topics
 
 from .broker import Broker, free_port, start_broker
 from .conftest import read_all
+from .proxy import proxied_broker
 from .sasl_proxy import SaslProxy
 from .test_cli import DATA, run
 from .test_kafka_tls import RULE, a_notification, withdrawal, worker_tasks
@@ -30,21 +31,17 @@ USERS = {"alerting": PASSWORD, "notifier,bus=1": "an0ther-0ne"}  # ',' and '=' a
 @pytest.fixture(scope="module")
 def sasl_broker() -> Iterator[tuple[Broker, SaslProxy]]:
     """Tansu advertising the SASL proxy's port, so every client connection logs in there."""
-    port = free_port()
-    broker = start_broker(advertised_port=port)
-    proxy = SaslProxy(port, broker.port, USERS).start()
-    try:
-        yield broker, proxy
-    finally:
-        proxy.stop()
-        broker.stop()
+    with proxied_broker(lambda port, backend: SaslProxy(port, backend, USERS)) as pair:
+        yield pair
 
 
-def sasl(settings: Settings, broker: Broker, mechanism: str, password: str = PASSWORD,
-         **more: object) -> Settings:
-    """``settings`` on ``broker`` with a SASL_PLAINTEXT login as "alerting"."""
+def sasl(settings: Settings, broker: Broker | str, mechanism: str = "SCRAM-SHA-512",
+         password: str = PASSWORD, **more: object) -> Settings:
+    """``settings`` on ``broker`` (or a bootstrap address) with a SASL_PLAINTEXT login as
+    "alerting"."""
+    bootstrap = broker if isinstance(broker, str) else broker.bootstrap
     return settings.model_copy(update={
-        "kafka_bootstrap": broker.bootstrap, "kafka_security_protocol": "SASL_PLAINTEXT",
+        "kafka_bootstrap": bootstrap, "kafka_security_protocol": "SASL_PLAINTEXT",
         "kafka_sasl_mechanism": mechanism, "kafka_sasl_username": "alerting",
         "kafka_sasl_password": SecretStr(password), **more})
 
@@ -149,10 +146,8 @@ async def test_a_kafka_notifier_logs_in_to_its_own_cluster(
 
 def test_no_broker_at_all_is_unreachable_not_a_refused_login(settings: Settings) -> None:
     port = free_port()  # nothing listens there
-    s = settings.model_copy(update={
-        "kafka_bootstrap": f"127.0.0.1:{port}", "kafka_security_protocol": "SASL_PLAINTEXT",
-        "kafka_sasl_username": "alerting", "kafka_sasl_password": SecretStr(PASSWORD),
-        "connect_timeout_s": 5.0, "rules_path": DATA / "rules.yaml"})
+    s = sasl(settings, f"127.0.0.1:{port}", connect_timeout_s=5.0,
+             rules_path=DATA / "rules.yaml")
     p = run(["worker"], s.environment())
     assert p.returncode == 2, p.stderr
     assert p.stderr.strip().splitlines() == [

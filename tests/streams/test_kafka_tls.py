@@ -22,9 +22,9 @@ from alerting.streams.app import run_worker
 from alerting.streams.faust_app import serve
 from alerting.streams.topics import ensure_topics
 
-from .broker import Broker, free_port, start_broker
+from .broker import Broker
 from .conftest import produce_events, read_all, tasks_topic, wait_for
-from .proxy import TlsProxy
+from .proxy import TlsProxy, proxied_broker
 from .test_cli import DATA, run
 
 pytestmark = pytest.mark.integration
@@ -41,14 +41,8 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broke
                                                                          Path]]:
     """Tansu advertising a TLS port, and the terminator on that port; yields the CA file."""
     cert, key = self_signed(tmp_path_factory.mktemp("kafka-tls"))
-    port = free_port()
-    broker = start_broker(advertised_port=port)
-    proxy = TlsProxy(port, broker.port, cert, key).start()
-    try:
-        yield broker, proxy, cert
-    finally:
-        proxy.stop()
-        broker.stop()
+    with proxied_broker(lambda port, backend: TlsProxy(port, backend, cert, key)) as (b, p):
+        yield b, p, cert
 
 
 def withdrawal(n: int) -> dict[str, Any]:

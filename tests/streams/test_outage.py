@@ -21,9 +21,9 @@ from alerting.streams.app import rules_engine_factory
 from alerting.streams.directory import load_directory
 from alerting.streams.worker import Worker
 
-from .broker import Broker, free_port, start_broker
+from .broker import Broker
 from .conftest import RULES, running_worker, wait_for
-from .proxy import Proxy
+from .proxy import Proxy, proxied_broker
 from .test_e2e import as_set, prepare, settle, spawn
 
 pytestmark = pytest.mark.integration
@@ -33,14 +33,8 @@ PRODUCE = 0  # the Kafka API key of Produce requests
 @pytest.fixture()
 def cut_broker() -> Iterator[tuple[Broker, Proxy]]:
     """A broker that clients reach only through a proxy that can take it away."""
-    port = free_port()
-    broker = start_broker(advertised_port=port)
-    proxy = Proxy(port, broker.port).start()
-    try:
-        yield broker, proxy
-    finally:
-        proxy.stop()
-        broker.stop()
+    with proxied_broker(Proxy) as pair:
+        yield pair
 
 
 async def test_a_broker_outage_mid_stream_is_ridden_through(
