@@ -29,6 +29,7 @@ from faust.app.base import BootStrategy
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
 from alerting.directory import Directory
+from alerting.errors import ServiceUnavailable, StateError, WorkerStopped
 from alerting.kafka_auth import faust_credentials
 from alerting.metrics import Metrics, default_metrics
 from alerting.settings import Settings
@@ -47,6 +48,25 @@ from alerting.streams.worker import EngineFactory, Worker
 
 log = logging.getLogger("alerting.worker")
 DISPATCH_TICK_S = 1.0
+# what the batch loop raises when it must stop (a write never acknowledged, a checkpoint not
+# taken): reported as one line and exit code 1, as on the asyncio runner
+_STOPS = (ServiceUnavailable, StateError)
+
+
+class _StopWithoutTraceback(logging.Filter):
+    """mode logs a crashed service with the traceback of the exception; for the stops the
+    batch loop raises on purpose that traceback is our own ``raise`` and tells an operator
+    nothing the reason does not, so the record keeps its message and loses the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], _STOPS):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# mode's services log through their module's logger: this one's (WorkerService)
+logging.getLogger(__name__).addFilter(_StopWithoutTraceback())
 
 
 class NoConsumerBoot(BootStrategy):
@@ -228,7 +248,8 @@ def run_faust_worker(s: Settings, engine_factory: EngineFactory | None = None,
                      web_hooks: Sequence[WebHook] = (health_hook,),
                      metrics: Metrics | None = None) -> None:
     """``alerting worker``: prepare (one clear error), then ``faust.Worker`` runs the app until
-    SIGTERM/SIGINT. Raises ``SystemExit`` (0 on a clean stop, 1 after a crash)."""
+    SIGTERM/SIGINT. Raises ``WorkerStopped`` when the batch loop stops on a failed write (as
+    ``run_worker`` does), else ``SystemExit`` (0 on a clean stop, 1 after another crash)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -240,7 +261,13 @@ def run_faust_worker(s: Settings, engine_factory: EngineFactory | None = None,
     worker = _Worker(app, loop=loop, quiet=True, override_logging=False,
                      redirect_stdouts=False, loglevel=None)
     worker.spinner = None  # a terminal spinner on stdout: not for a service's logs
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as e:
+        reason = worker.crash_reason
+        if e.code not in (0, None) and isinstance(reason, _STOPS):
+            raise WorkerStopped(f"stopped: {reason}") from None
+        raise
 
 
 async def serve(s: Settings, stop: asyncio.Event, engine_factory: EngineFactory | None = None,

@@ -127,15 +127,20 @@ class _Broken(StubEngine):
 
 
 async def test_a_crash_of_the_batch_loop_stops_the_app(settings: Settings,
-                                                       redis: aioredis.Redis) -> None:
+                                                       redis: aioredis.Redis,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
     """faust's supervision: an exception escaping the batch loop crashes the app, which stops
-    cleanly and re-raises it (``alerting worker`` then exits non-zero and is restarted)."""
+    cleanly and re-raises it (``alerting worker`` then exits non-zero and is restarted). A bug
+    keeps its traceback in the crash report (only the loop's deliberate stops drop theirs)."""
     await produce_events(settings, make_events(customers=1, per_customer=1))
     stop = asyncio.Event()
     run = serve(settings, stop, engine_factory=lambda d: _Broken(d),
                 metrics=Metrics(CollectorRegistry()))
     with pytest.raises(RuntimeError, match="engine bug"):
         await asyncio.wait_for(run, 30)
+    crashed = [r for r in caplog.records if r.getMessage().endswith(
+        "Crashed reason=RuntimeError('engine bug outside the per-event guard')")]
+    assert crashed and crashed[0].exc_info is not None
     # the half-applied batch was not checkpointed: a restart replays the event
     for p in range(settings.partitions):
         raw: dict[bytes, bytes] = await redis.hgetall(  # type: ignore[misc,assignment]
