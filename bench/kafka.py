@@ -323,7 +323,7 @@ async def raw_latency(bootstrap: str, rate: int, seconds: float) -> dict[str, fl
     await ensure_topics(s)
     c = AIOKafkaConsumer(*s.input_topics(), bootstrap_servers=bootstrap, group_id=topic,
                          auto_offset_reset="earliest", fetch_max_wait_ms=int(os.environ.get(
-                             "FETCH_WAIT_MS", s.fetch_max_wait_ms)),
+                             "FETCH_WAIT_MS") or s.fetch_max_wait_ms),
                          session_timeout_ms=2000, heartbeat_interval_ms=500,
                          rebalance_timeout_ms=2000)
     await c.start()
