@@ -25,7 +25,7 @@ from alerting.io import (
     json_error_detail,
     raw_text,
 )
-from alerting.models import Event, fast_transaction, parse_event
+from alerting.models import INSTANT_RANK, Event, fast_transaction, parse_event
 from alerting.tasks import Task
 from alerting.timeutil import DAY
 
@@ -80,22 +80,34 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
            on_bad: Callable[[DeadLetter], None], on_task: TaskSink) -> Replay:
     """Feed numbered JSON lines to every engine in one pass; bad lines (and events an engine
     rejects, e.g. ``late_event``) go to ``on_bad`` and the pass continues. At the end every
-    engine is advanced to the last event time so due timers fire."""
+    engine is advanced to the last event time so due timers fire.
+
+    Events of one instant (consecutive lines with equal ``ts``) are applied together, once a
+    line of another instant, the end or ``io.IDLE`` (a live input waiting) is read, in
+    ``models.INSTANT_RANK`` order, as a worker merges its topics (which it also does once a
+    topic is read to its end): so a run, a backtest and the workers give the same tasks."""
     r = Replay()
 
     def bad(dl: DeadLetter) -> None:
         r.dead_letters[dl.reason] += 1
         on_bad(dl)
 
-    # The hot loop of every backtest: decoding (``io.read_events``), time tracking and the
-    # engine call are written out here rather than layered generators and helpers, which cost
-    # as much per event as a rule does.
+    # The hot loop of every backtest: decoding (``io.read_events``) and the instant's buffer
+    # are written out here rather than layered generators and helpers, which cost as much per
+    # event as a rule does.
     loads, json_error, parse = orjson.loads, orjson.JSONDecodeError, parse_event
     fast = fast_transaction
-    feed = _single_feed(engines[0], on_task, r) if len(engines) == 1 else None
-    next_tick = last_ts = None
+    apply = _applier(engines, on_task, r)
+    held: list[tuple[int, bytes, Event]] = []  # the latest instant's events, as read
+    held_bad: list[DeadLetter] = []  # bad lines read since, reported with the instant's own
+    held_ts = None
     ok = 0
     for lineno, raw in lines:
+        if not raw:  # io.IDLE: a live input has nothing more for now
+            if held:
+                ok -= _flush(apply(held), held_bad, bad)
+                held, held_bad, held_ts = [], [], None
+            continue
         try:
             if len(raw) > MAX_LINE_BYTES:
                 raise BadEvent("line_too_long", f"line longer than {MAX_LINE_BYTES} bytes")
@@ -106,32 +118,86 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
             if ev is None:  # (outside the handler: no exception chained to its errors)
                 ev = parse(loads(raw))
         except json_error as exc:
-            bad(DeadLetter(lineno, "bad_json", json_error_detail(exc), raw_text(raw)))
-            continue
+            dl = DeadLetter(lineno, "bad_json", json_error_detail(exc), raw_text(raw))
         except BadEvent as exc:
-            bad(DeadLetter(lineno, exc.reason, exc.detail, raw_text(raw)))
+            dl = DeadLetter(lineno, exc.reason, exc.detail, raw_text(raw))
+        else:
+            ok += 1
+            if ev.ts != held_ts:
+                if held:
+                    rejected = apply(held)
+                    if rejected or held_bad:
+                        ok -= _flush(rejected, held_bad, bad)
+                        held_bad = []
+                    held = []
+                held_ts = ev.ts
+            held.append((lineno, raw, ev))
             continue
-        ok += 1
-        ts = ev.ts
-        if ts and ev.type != "watermark":
-            if last_ts is None:
-                r.first_ts, r.tz = ts, ev.tz
-                r.last_ts = last_ts = ts
-            elif ts > last_ts:
-                r.last_ts = last_ts = ts
+        if held:
+            held_bad.append(dl)
+        else:
+            bad(dl)
+    if held:
+        ok -= _flush(apply(held), held_bad, bad)
+    r.lines_ok = ok
+    finish(r, engines, on_task)
+    return r
+
+
+def _flush(rejected: list[DeadLetter], bad_lines: list[DeadLetter],
+           bad: Callable[[DeadLetter], None]) -> int:
+    """Report an instant's rejected events with the bad lines read meanwhile, in line order
+    (the dead-letter file stays in input order); returns how many events were rejected."""
+    for dl in sorted(rejected + bad_lines, key=lambda d: d.line) if bad_lines else rejected:
+        bad(dl)
+    return len(rejected)
+
+
+def _applier(engines: list[EngineLike], on_task: TaskSink, r: Replay,
+             ) -> Callable[[list[tuple[int, bytes, Event]]], list[DeadLetter]]:
+    """The replay's step for one instant: its events in ``INSTANT_RANK`` order, each fed to
+    every engine, with the timer sweep when event time has moved on. Returns the dead letters
+    of the events the engines rejected, in line order."""
+    feed = _single_feed(engines[0], on_task, r) if len(engines) == 1 else None
+    next_tick: int | None = None
+
+    def apply(instant: list[tuple[int, bytes, Event]]) -> list[DeadLetter]:
+        nonlocal next_tick
+        if len(instant) > 1:
+            instant.sort(key=_rank)
+        first = instant[0][2]
+        ts = first.ts
+        if ts and first.type != "watermark":  # (watermarks sort last: one alone is all)
+            if r.last_ts is None:
+                r.first_ts, r.tz = ts, first.tz
+                r.last_ts = ts
+            elif ts > r.last_ts:
+                r.last_ts = ts
             if next_tick is None or ts >= next_tick:
                 # Event time moved on: fire due timers now (bounded out-of-orderness: the
                 # watermark trails the newest event by the late grace), so a live stdin run
                 # shows inactivity/SLA tasks when they fall due, not only at the end.
                 _tick(r, engines, on_task)
                 next_tick = ts + TICK_MS
-        rejection = feed(ev) if feed is not None else _feed(engines, ev, on_task, r)
-        if rejection is not None:  # all engines judge lateness alike: dead-letter once
-            ok -= 1
-            bad(dead_letter_for(lineno, raw, rejection))
-    r.lines_ok = ok
-    finish(r, engines, on_task)
-    return r
+        rejected: list[DeadLetter] = _NONE
+        for lineno, raw, ev in instant:
+            rejection = feed(ev) if feed is not None else _feed(engines, ev, on_task, r)
+            if rejection is not None:  # all engines judge lateness alike: dead-letter once
+                if rejected is _NONE:
+                    rejected = []
+                rejected.append(dead_letter_for(lineno, raw, rejection))
+        if len(rejected) > 1:
+            rejected.sort(key=lambda d: d.line)
+        return rejected
+
+    return apply
+
+
+_NONE: list[DeadLetter] = []  # shared by the instants without a rejection (never appended to)
+
+
+def _rank(item: tuple[int, bytes, Event]) -> int:
+    return INSTANT_RANK[item[2].type]
 
 
 def _single_feed(eng: EngineLike, on_task: TaskSink, r: Replay,

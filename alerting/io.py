@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
+import select
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +27,9 @@ from alerting.errors import AlertingError, BadEvent, ConfigError
 from alerting.models import Event, fast_event, fast_transaction, parse_event
 
 STDIN = "-"
+# what a live source (stdin) yields when it has handed out every line that has arrived and
+# would now wait: the replay then applies the instant it holds (see ``backtest.replay``)
+IDLE = (0, b"")
 MAX_LINE_BYTES = 1 << 20  # a single event above 1 MiB is certainly not one of ours
 _READ_BUFFER = 1 << 20
 
@@ -92,7 +97,12 @@ class EventSource:
         return self._raw.tell() if self._raw is not None else 0
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
-        """Numbered non-blank lines (see ``iter_lines``)."""
+        """Numbered non-blank lines (see ``iter_lines``); from stdin with ``IDLE`` marks."""
+        if self.is_stdin:
+            try:
+                return iter_live_lines(self.stream.fileno())
+            except (OSError, ValueError):  # io.UnsupportedOperation: stdin replaced in memory
+                pass
         return iter_lines(self.stream)
 
     def close(self) -> None:
@@ -126,6 +136,30 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         raise ConfigError(f"events input unreadable after line {lineno}: {exc}") from None
 
 
+def iter_live_lines(fd: int, chunk: int = 1 << 16) -> Iterator[tuple[int, bytes]]:
+    """``iter_lines`` for a pipe or terminal (``--events -``), read straight from the file
+    descriptor: before each read that would wait, it yields ``IDLE``, so that events which
+    have arrived are applied now rather than when the next line comes (a live feed)."""
+    lineno = 0
+    rest = b""
+    try:
+        while True:
+            if not select.select([fd], [], [], 0)[0]:
+                yield IDLE
+            data = os.read(fd, chunk)
+            if not data:
+                break
+            *complete, rest = (rest + data).split(b"\n")
+            for raw in complete:
+                lineno += 1
+                if raw.strip():
+                    yield lineno, raw + b"\n"
+    except OSError as exc:
+        raise ConfigError(f"events input unreadable after line {lineno}: {exc}") from None
+    if rest.strip():
+        yield lineno + 1, rest
+
+
 def decode_line(raw: bytes) -> Event:
     """Decode one JSON line into an event or raise ``BadEvent`` with a bounded reason."""
     if len(raw) > MAX_LINE_BYTES:
@@ -155,6 +189,8 @@ def read_events(lines: Iterable[tuple[int, bytes]], on_bad: Callable[[DeadLetter
     # anything else (it raises) is decided and reported by the reference decode
     loads, json_error, fast = orjson.loads, orjson.JSONDecodeError, fast_transaction
     for lineno, raw in lines:
+        if not raw:  # IDLE: nothing to decode
+            continue
         try:
             if len(raw) > MAX_LINE_BYTES:
                 raise BadEvent("line_too_long", f"line longer than {MAX_LINE_BYTES} bytes")

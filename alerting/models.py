@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
@@ -25,6 +25,7 @@ COMPLAINT_STATUSES = frozenset({"opened", "updated", "resolved"})
 MANAGER_ROLES = ("account_manager", "supervisor", "branch_vp", "branch_president")
 MAX_ID_LEN = 128
 MAX_TEXT_LEN = 8192
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -86,6 +87,33 @@ class Watermark:
 
 
 Event = Transaction | Complaint | CustomerUpdate | Watermark
+
+# Events of one instant (equal ``ts``) are applied in this order, whatever order they came in:
+# profile updates, then transactions, then complaints, then watermarks; within a type, as they
+# came. A worker cannot tell how events on different topics interleaved, so it merges its input
+# topics by (ts, this rank) (``Settings.input_topics`` lists them in it); the file runs (``run``,
+# ``backtest``, the rules file's tests) apply the same order, so that all give the same tasks
+# (a same-second complaint and transfer would otherwise make a sequence rule match differently).
+INSTANT_RANK: dict[str, int] = {"customer": 0, "transaction": 1, "complaint": 2, "watermark": 3}
+
+
+def in_instant_order(items: list[_T], event_of: Callable[[_T], Event]) -> list[_T]:
+    """``items`` (in the order they came) with each run of equal ``ts`` in ``INSTANT_RANK``
+    order (a stable sort: one type keeps its order). Runs are consecutive items, so input in
+    time order, as history exports and topics are, is covered whole."""
+    out: list[_T] = []
+    i, n = 0, len(items)
+    while i < n:
+        ts = event_of(items[i]).ts
+        j = i + 1
+        while j < n and event_of(items[j]).ts == ts:
+            j += 1
+        group = items[i:j]
+        if j - i > 1:
+            group.sort(key=lambda x: INSTANT_RANK[event_of(x).type])
+        out += group
+        i = j
+    return out
 
 
 def _req_str(d: dict[str, Any], key: str) -> str:

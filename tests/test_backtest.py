@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -163,3 +164,66 @@ def test_replay_rejects_lines_exactly_as_read_events(n_engines: int) -> None:
     assert r.lines_ok == len(ok) == 2 and r.events_read == len(lines)
     assert r.first_ts is not None and r.last_ts is not None and r.last_ts > r.first_ts
     assert [t.rule_id for t in got.final(n_engines - 1)] == ["large-withdrawal"]
+
+
+class _RecordingEngine:
+    """Records the order events reach it (a mock of the engine: the order is the subject)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def process(self, ev: Any) -> list[Task]:
+        self.seen.append(ev.event_id)
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Task]:
+        return []
+
+
+def _co(eid: str, cid: str, ts: str) -> bytes:
+    return orjson.dumps({"event_id": eid, "type": "complaint", "complaint_id": "K" + eid,
+                         "customer_id": cid, "ts": ts, "status": "opened"})
+
+
+def _cu(eid: str, cid: str, ts: str) -> bytes:
+    return orjson.dumps({"event_id": eid, "type": "customer", "customer_id": cid, "ts": ts,
+                         "assets": "1000.00"})
+
+
+def test_replay_applies_one_instants_events_in_the_workers_order() -> None:
+    """Equal ts: profile updates, then transactions, then complaints (a worker's topic merge),
+    each type in file order; other instants as read."""
+    t1, t2 = "2025-03-10T10:00:00+08:00", "2025-03-10T10:00:01+08:00"
+    lines = [_co("k1", "C1", t1), _tx("x1", "C1", t1), _co("k2", "C2", t1),
+             _tx("x2", "C2", t1), _cu("u1", "C1", t1),
+             _tx("x3", "C1", t2), _co("k3", "C1", t2), b"not json", _tx("x4", "C1", t2)]
+    eng = _RecordingEngine()
+    dead: list[DeadLetter] = []
+    r = replay(enumerate(lines, 1), [eng], dead.append, TaskCollector(1))
+    assert eng.seen == ["u1", "x1", "x2", "k1", "k2", "x3", "x4", "k3"]
+    assert [(d.line, d.reason) for d in dead] == [(8, "bad_json")] and r.lines_ok == 8
+
+
+def test_replay_order_of_an_instant_decides_a_sequence_rule() -> None:
+    """A complaint and a transfer out in the same second: the transfer comes first, so the
+    sequence matches the earlier complaint (as on a worker), whatever the file order."""
+    from alerting.engine import Engine
+    from alerting.models import parse_event
+    from alerting.rules.loader import load_rules
+
+    root = Path(__file__).resolve().parents[1]
+    d = Directory({"C1": Customer("C1", assets=1_000_000, manager_id="M1")})
+    old, same = "2025-01-24T18:50:27+08:00", "2025-01-28T18:50:27+08:00"
+    out = orjson.dumps({"event_id": "x1", "type": "transaction", "customer_id": "C1",
+                        "account_id": "A", "ts": same, "kind": "transfer_out",
+                        "amount": "36581.40", "counterparty_bank": "ABC"})
+    lines = [_co("k0", "C1", old), _co("k1", "C1", same), out]
+    got = TaskCollector(1)
+    replay(enumerate(lines, 1), [build_engine(root / "rules.yaml", d)], print, got)
+    seq = [t for t in got.final() if t.rule_id == "complaint-then-transfer-out"]
+    assert [t.event_ids for t in seq] == [["k0", "x1"]]
+    # the file order applied as it is would have matched the same-second complaint
+    eng = Engine(load_rules(root / "rules.yaml"), Directory(dict(d.customers)))
+    tasks = [t for raw in lines for t in eng.process(parse_event(orjson.loads(raw)))]
+    assert [t.event_ids for t in tasks if t.rule_id == "complaint-then-transfer-out"] == [
+        ["k1", "x1"]]

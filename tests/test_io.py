@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,25 @@ def test_bad_directory_row_names_line_not_values(tmp_path: Path) -> None:
         load_managers(tmp_path / "m.csv")
     with pytest.raises(ConfigError, match="not found"):
         load_customers(tmp_path / "absent.csv")
+
+
+def test_live_lines_mark_each_wait_and_keep_line_numbers() -> None:
+    """From a pipe: the lines that have arrived, then IDLE before a read that would wait;
+    blank lines are skipped but counted; a last line without a newline still comes."""
+    from alerting.io import IDLE, iter_live_lines
+
+    r, w = os.pipe()
+    try:
+        os.write(w, b'{"a": 1}\n\n{"b": 2}\n{"c"')
+        lines = iter_live_lines(r)
+        got = [next(lines) for _ in range(3)]
+        # the partial line is held until its end arrives; the read for it would wait
+        assert got == [(1, b'{"a": 1}\n'), (3, b'{"b": 2}\n'), IDLE]
+        os.write(w, b': 3}')
+        os.close(w)
+        w = -1
+        assert list(lines) == [(4, b'{"c": 3}')]
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)

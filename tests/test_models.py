@@ -63,3 +63,24 @@ def test_unhashable_complaint_status_is_a_bad_event(status):
         parse_event({"type": "complaint", "event_id": "e2", "complaint_id": "k1",
                      "customer_id": "c1", "ts": "2024-01-01T09:00:00Z", "status": status})
     assert ei.value.reason == "bad_status"
+
+
+def test_in_instant_order_sorts_each_instant_by_type_and_keeps_the_rest():
+    from alerting.models import in_instant_order
+
+    def ev(eid, typ, ts):
+        base = {"event_id": eid, "customer_id": "c1", "ts": ts}
+        if typ == "transaction":
+            return parse_event({**base, "type": typ, "kind": "deposit", "amount": "1.00"})
+        if typ == "complaint":
+            return parse_event({**base, "type": typ, "complaint_id": "k", "status": "opened"})
+        return parse_event({**base, "type": typ})
+
+    t1, t2, t0 = "2024-03-01T10:00:00+08:00", "2024-03-01T10:00:01+08:00", "2024-03-01T09:00:00Z"
+    items = [(1, ev("k1", "complaint", t1)), (2, ev("x1", "transaction", t1)),
+             (3, ev("u1", "customer", t1)), (4, ev("x2", "transaction", t1)),
+             (5, ev("k2", "complaint", t2)), (6, ev("x3", "transaction", t2)),
+             (7, ev("x4", "transaction", t0))]  # 09:00Z is 17:00+08:00: a later instant
+    got = in_instant_order(items, lambda i: i[1])
+    assert [i for i, _ in got] == [3, 2, 4, 1, 6, 5, 7]
+    assert in_instant_order([], lambda i: i) == []

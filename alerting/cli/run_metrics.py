@@ -41,9 +41,10 @@ class RunMetrics:
     def count_lines(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
         """Pass the input lines through, publishing the count every ``STEP`` lines."""
         for item in lines:
-            self._read += 1
-            if self._read % STEP == 0:
-                self._push()
+            if item[1]:  # not io.IDLE (lines are never empty)
+                self._read += 1
+                if self._read % STEP == 0:
+                    self._push()
             yield item
 
     def task(self, t: Task) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from alerting.directory import Directory, customer_from_dict
 from alerting.errors import AlertingError
-from alerting.models import parse_event
+from alerting.models import Event, in_instant_order, parse_event
 from alerting.rules.loader import RuleSet
 from alerting.rules.spec import ExpectSpec, TestSpec
 from alerting.tasks import Task
@@ -50,9 +50,16 @@ def run_test(ruleset: RuleSet, test: TestSpec) -> TestResult:
         engine = Engine(ruleset, directory)
         engine.seed(directory.customers.values())
         emitted: list[Task] = []
+        parsed: list[tuple[int, Event]] = []
         for i, raw in enumerate(test.events):
             try:
-                emitted += engine.process(parse_event(raw))
+                parsed.append((i, parse_event(raw)))
+            except AlertingError as e:
+                result.problems.append(f"event #{i + 1}: {e}")
+        # events of one instant in the order a worker applies them (models.INSTANT_RANK)
+        for i, ev in in_instant_order(parsed, lambda p: p[1]):
+            try:
+                emitted += engine.process(ev)
             except AlertingError as e:
                 result.problems.append(f"event #{i + 1}: {e}")
         if test.advance_to is not None:

@@ -106,3 +106,31 @@ rules:
   - {id: big, kind: threshold, severity: high, where: event.amount >= 100000, title: "大额"}
 calendar: {holidays: [2020-10-01]}
 """
+
+
+SAME_SECOND_TEST = """
+  - name: a complaint and a transfer in the same second (the transfer applies first)
+    customers: [{customer_id: c10, assets: "5000000", manager_id: m1}]
+    events:
+      - {event_id: e1, type: complaint, complaint_id: k1, customer_id: c10,
+         ts: "2024-03-01T10:00:00+08:00", status: opened}
+      - {event_id: e2, type: complaint, complaint_id: k2, customer_id: c10,
+         ts: "2024-03-05T10:00:00+08:00", status: opened}
+      - {event_id: e3, type: transaction, customer_id: c10, ts: "2024-03-05T10:00:00+08:00",
+         kind: transfer_out, amount: "100000", counterparty_bank: CCB}
+    expect:
+      - {rule: complaint-then-transfer-out, customer: c10,
+         evidence: {first_event_id: e1, gap_days: 4.0}}
+      - {rule: complaint-sla, customer: c10, count: 2}  # k1 unanswered for 24 h, then 72 h
+"""
+
+
+def test_in_file_tests_apply_an_instants_events_in_the_workers_order(tmp_path):
+    """Listed complaint first, but at one instant a worker applies transactions before
+    complaints: the in-file test sees what production does."""
+    base = SAMPLE.read_text(encoding="utf-8")
+    f = tmp_path / "r.yaml"
+    f.write_text(base[:base.index("\ntests:")] + "\ntests:" + SAME_SECOND_TEST,
+                 encoding="utf-8")
+    results = run_tests(load_rules(f))
+    assert [(r.name, r.problems) for r in results if not r.ok] == []

@@ -180,12 +180,23 @@ async def tasks_topic(s: Settings) -> list[bytes]:
 @pytest.fixture(scope="module")
 def sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
     """A small generated bank, its events and the backtest's tasks on them."""
-    data = generate(200, 150, seed=5)
+    return backtested_sample(200, 150, seed=5)
+
+
+def backtested_sample(customers: int, days: int, seed: int
+                      ) -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
+    """A generated bank, its events and the backtest's tasks on them."""
+    data = generate(customers, days, seed=seed)
     events = list(data.events())
+    return data, events, backtest(data, events)
+
+
+def backtest(data: SampleData, events: list[dict[str, Any]]) -> set[TaskKey]:
+    """The backtest's tasks (id, revision, JSON) on ``events`` with ``data``'s directory."""
     directory = Directory({c.customer_id: c for c in data.customers},
                           {m.manager_id: m for m in data.managers})
     out: list[Task] = []
     lines = ((i + 1, orjson.dumps(e)) for i, e in enumerate(events))
     replay(lines, [build_engine(RULES, copy_directory(directory))], lambda _: None,
            lambda _i, t: out.append(t))
-    return data, events, {(t.task_id, t.revision, t.to_json()) for t in out}
+    return {(t.task_id, t.revision, t.to_json()) for t in out}

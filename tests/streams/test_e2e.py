@@ -27,7 +27,15 @@ from alerting.streams.directory import load_directory, save_directory
 from alerting.streams.worker import Worker
 from alerting.tasks import Task
 
-from .conftest import RULES, TaskKey, produce_events, running_worker, tasks_topic, wait_for
+from .conftest import (
+    RULES,
+    TaskKey,
+    backtest,
+    produce_events,
+    running_worker,
+    tasks_topic,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +73,32 @@ async def test_worker_equals_backtest(settings: Settings, redis: aioredis.Redis,
         got = await settle(s, len(want), 60)
     assert len(got) == len(set(got)), "a task was delivered twice"
     assert as_set(got) == want
+
+
+async def test_one_instants_events_on_two_topics_apply_as_in_the_backtest(
+        settings: Settings, redis: aioredis.Redis, sample: Any) -> None:
+    """A complaint and a transfer out in the same second, on two topics: the worker applies
+    the transfer first (its topic merge), as the backtest does with the lines in the other
+    order, so the sequence rule matches the earlier complaint in both."""
+    data = sample[0]
+    cid = data.customers[0].customer_id
+    old, same = "2025-01-24T18:50:27+08:00", "2025-01-28T18:50:27+08:00"
+    events = [
+        {"event_id": "k0", "type": "complaint", "complaint_id": "K0", "customer_id": cid,
+         "ts": old, "status": "opened", "category": "fees"},
+        {"event_id": "k1", "type": "complaint", "complaint_id": "K1", "customer_id": cid,
+         "ts": same, "status": "opened", "category": "fees"},
+        {"event_id": "x1", "type": "transaction", "customer_id": cid, "account_id": "A",
+         "ts": same, "kind": "transfer_out", "amount": "36581.40", "counterparty_bank": "ABC"}]
+    want = backtest(data, events)
+    s = settings.model_copy(update={"rules_path": RULES})
+    await prepare(s, redis, data, events)
+    async with running_worker(s, redis, rules_engine_factory(s)):
+        got = await settle(s, len(want), 60)
+    assert as_set(got) == want
+    seq = [d for _, _, v in want for d in [orjson.loads(v)]
+           if d["rule_id"] == "complaint-then-transfer-out"]
+    assert [d["event_ids"] for d in seq] == [["k0", "x1"]]
 
 
 async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,

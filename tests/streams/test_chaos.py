@@ -1,0 +1,84 @@
+"""Two worker processes on the same topics, SIGKILLed at random moments and restarted, several
+times each, with the partitions moving between them at every kill and restart: the tasks topic
+still holds every task of the backtest exactly once.
+
+The kills are drawn from a seeded random generator (``CHAOS_SEED`` overrides it, to rerun a
+failing draw): which worker, and how far into the input (a fraction of the records, read off
+the checkpoints) the next kill comes. A killed worker is restarted at once, so kills land during
+rebalances as well as during steady work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from alerting.sample import SampleData
+from alerting.settings import Settings
+
+from .conftest import RULES, TaskKey, backtested_sample, wait_for
+from .test_e2e import applied, as_set, prepare, settle, spawn
+
+pytestmark = pytest.mark.integration
+
+KILLS = 6
+
+
+@pytest.fixture(scope="module")
+def big_sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
+    """A year of 600 customers (~54k events): long enough for six kills on this broker."""
+    return backtested_sample(600, 365, seed=5)
+
+
+def _alive(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is not None:
+            raise AssertionError(f"a worker exited by itself ({p.returncode}): "
+                                 f"{p.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+
+
+async def test_two_workers_killed_at_random_deliver_each_task_once(
+        settings: Settings, redis: aioredis.Redis, big_sample: Any) -> None:
+    data, events, want = big_sample
+    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    rng = random.Random(seed)
+    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
+                                    "checkpoint_events": 50, "checkpoint_ms": 100000})
+    await prepare(s, redis, data, events)
+    n = len(events)
+    procs = [spawn(s), spawn(s)]
+    killed: list[tuple[tuple[int, ...], int]] = []  # (workers, records checkpointed)
+    try:
+        for _ in range(KILLS):
+            # the next kill after 0-12 % more of the input (0: as soon as the restarted
+            # worker is back, i.e. during the rebalance its restart causes)
+            mark = min((killed[-1][1] if killed else 0) + rng.uniform(0, 0.12) * n, 0.9 * n)
+
+            async def reached(m: float = mark) -> bool:
+                _alive(procs)
+                return await applied(redis, s) >= m
+            await wait_for(reached, 90, f"{mark:.0f} records checkpointed (seed {seed})")
+            victims = rng.choice(((0,), (1,), (0, 1)))  # sometimes both at once
+            for v in victims:
+                procs[v].send_signal(signal.SIGKILL)
+            for v in victims:
+                procs[v].wait(10)
+            killed.append((victims, await applied(redis, s)))
+            for v in victims:
+                procs[v] = spawn(s)
+        got = await settle(s, len(want), 120)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            await asyncio.to_thread(p.wait, 20)
+    assert len(killed) == KILLS and killed[-1][1] < n, f"kills must land mid-stream: {killed}"
+    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
+    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
