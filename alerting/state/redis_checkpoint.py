@@ -4,9 +4,12 @@ that a restart resumes state and position consistently (Kafka Streams style).
 
 Layout: one hash per (consumer group, partition number) at ``<prefix>ckpt:<group>:<partition>``
 with fields ``o:<topic>`` (next offset to read), ``meta`` (engine meta bytes), ``out`` (JSON
-{tasks partition: next offset} of our own produced tasks at checkpoint time) and
-``s:<customer_id>`` (the customer's state bytes). An incremental checkpoint only rewrites dirty
-customers; the hash is the full state of the shard.
+{tasks partition: next offset} of our own produced tasks at checkpoint time),
+``s:<customer_id>`` (the customer's state bytes) and ``c:<customer_id>`` (the profile of a
+customer of this partition that an event on the customers topic changed, as the directory hash
+holds it: the worker that takes the partition over applies them, since the directory it loaded
+at its start may predate them). An incremental checkpoint only rewrites dirty customers; the
+hash is the full state of the shard.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from alerting.errors import ServiceUnavailable, StateError
 
 _OFFSET = b"o:"
 _STATE = b"s:"
+_PROFILE = b"c:"
 
 
 @dataclass(slots=True)
@@ -34,6 +38,7 @@ class PartitionCheckpoint:
     out_offsets: dict[int, int] = field(default_factory=dict)  # tasks partition -> next offset
     states: dict[str, bytes] = field(default_factory=dict)  # customer_id -> state (dirty only)
     deleted: list[str] = field(default_factory=list)  # customers whose state is gone
+    profiles: dict[str, bytes] = field(default_factory=dict)  # customer_id -> changed profile
 
 
 class CheckpointStore:
@@ -67,6 +72,8 @@ class CheckpointStore:
             mapping[b"out"] = orjson.dumps({str(k): v for k, v in cp.out_offsets.items()})
             for cid, blob in cp.states.items():
                 mapping[_STATE + cid.encode()] = blob
+            for cid, blob in cp.profiles.items():
+                mapping[_PROFILE + cid.encode()] = blob
             pipe.hset(self.key(cp.partition), mapping=mapping)  # type: ignore[arg-type]
             if cp.deleted:
                 pipe.hdel(self.key(cp.partition), *[_STATE + c.encode() for c in cp.deleted])
@@ -94,6 +101,8 @@ class CheckpointStore:
                     cp.states[k[2:].decode()] = v
                 elif k.startswith(_OFFSET):
                     cp.offsets[k[2:].decode()] = int(v)
+                elif k.startswith(_PROFILE):
+                    cp.profiles[k[2:].decode()] = v
                 elif k == b"meta":
                     cp.meta = v
                 elif k == b"out":

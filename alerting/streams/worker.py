@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from alerting.directory import Directory, manager_from_dict
-from alerting.errors import ConfigError
+from alerting.errors import ConfigError, StateError
 from alerting.metrics import Metrics, default_metrics
 from alerting.ops import EngineStatsRecorder, record_tasks
 from alerting.settings import Settings
@@ -29,7 +29,7 @@ from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
 from alerting.streams import recovery
 from alerting.streams.checkpointer import CheckpointWriter
 from alerting.streams.deadletter import dead_letter_record
-from alerting.streams.directory import customers_key, encode_customer
+from alerting.streams.directory import customers_key, decode_customer, encode_customer
 from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, parse_item
 from alerting.streams.topics import new_consumer, new_producer, partition_of, start_kafka
 from alerting.streams.watermark import SharedWatermark
@@ -326,14 +326,13 @@ class Worker:
                             "again by its replay (rules changed?); still skipped, no longer "
                             "replayed from", p, never)
             dirty = list(eng.dirty_customers())
+            changed = {cid: encode_customer(c) for cid in shard.dirty_profiles
+                       if (c := self.directory.customer(cid)) is not None}
             cps.append(PartitionCheckpoint(
                 partition=p, offsets=dict(shard.offsets), meta=eng.export_meta(),
                 out_offsets=self.delivered.cap(p),
-                states=eng.export_state(dirty) if dirty else {}))
-            for cid in shard.dirty_profiles:
-                c = self.directory.customer(cid)
-                if c is not None:
-                    profiles[cid] = encode_customer(c)
+                states=eng.export_state(dirty) if dirty else {}, profiles=changed))
+            profiles.update(changed)
             eng.clear_dirty()
             shard.dirty_profiles.clear()
             shard.changed = False
@@ -408,6 +407,13 @@ class Worker:
         engine = self.engine_factory(self.directory)
         offsets = dict.fromkeys(self.topics, 0)
         if cp is not None:
+            # profiles changed by this partition's events up to its checkpoint: the directory
+            # this worker loaded at its start may predate them (another worker applied them)
+            try:
+                for raw in cp.profiles.values():
+                    self.directory.put_customer(decode_customer(raw))
+            except (ValueError, TypeError):
+                raise StateError(f"checkpoint of partition {p}: a profile is corrupt") from None
             if cp.states:
                 engine.import_state(cp.states)
             if cp.meta:

@@ -21,8 +21,9 @@ import redis.asyncio as aioredis
 
 from alerting.sample import SampleData
 from alerting.settings import Settings
+from alerting.timeutil import format_ts, parse_ts
 
-from .conftest import RULES, TaskKey, backtested_sample, wait_for
+from .conftest import RULES, TaskKey, backtest, backtested_sample, wait_for
 from .test_e2e import applied, as_set, prepare, settle, spawn
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,30 @@ def big_sample() -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
     return backtested_sample(600, 365, seed=5)
 
 
+@pytest.fixture(scope="module")
+def with_profile_updates(big_sample: Any) -> tuple[SampleData, list[dict[str, Any]], set[TaskKey]]:
+    """The same year with ~400 profile updates on the customers topic (assets up or down, so
+    tiers and "half of the assets" windows change mid-stream), half of them in the same second
+    as one of the customer's own events and listed after it (a worker applies them first)."""
+    data, events, _ = big_sample
+    rng = random.Random(7)
+    assets = {c.customer_id: c.assets for c in data.customers}
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for k in range(400):
+        i = rng.randrange(len(events))
+        e = events[i]
+        cid = e["customer_id"]
+        ts = e["ts"] if k % 2 else format_ts(parse_ts(e["ts"])[0] + 1000, 480)
+        cents = max(100, int(assets[cid] * rng.uniform(0.2, 3.0)))
+        updates.append((i, {"type": "customer", "event_id": f"u{k}", "customer_id": cid,
+                            "ts": ts, "assets": f"{cents // 100}.{cents % 100:02d}"}))
+    merged = list(events)
+    for i, u in sorted(updates, key=lambda x: -x[0]):
+        merged.insert(i + 1, u)
+    merged.sort(key=lambda e: parse_ts(e["ts"])[0])  # stable: ties keep the order above
+    return data, merged, backtest(data, merged)
+
+
 def _alive(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
         if p.poll() is not None:
@@ -43,9 +68,11 @@ def _alive(procs: list[subprocess.Popen[bytes]]) -> None:
                                  f"{p.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("input_", ["big_sample", "with_profile_updates"])
 async def test_two_workers_killed_at_random_deliver_each_task_once(
-        settings: Settings, redis: aioredis.Redis, big_sample: Any) -> None:
-    data, events, want = big_sample
+        settings: Settings, redis: aioredis.Redis, input_: str,
+        request: pytest.FixtureRequest) -> None:
+    data, events, want = request.getfixturevalue(input_)
     seed = int(os.environ.get("CHAOS_SEED", "20261123"))
     rng = random.Random(seed)
     s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from alerting.sample import SampleData
 from alerting.settings import Settings
 from alerting.streams.app import rules_engine_factory
 from alerting.streams.directory import load_directory, save_directory
+from alerting.streams.topics import ensure_topics, partition_of
 from alerting.streams.worker import Worker
 from alerting.tasks import Task
 
@@ -99,6 +101,51 @@ async def test_one_instants_events_on_two_topics_apply_as_in_the_backtest(
     seq = [d for _, _, v in want for d in [orjson.loads(v)]
            if d["rule_id"] == "complaint-then-transfer-out"]
     assert [d["event_ids"] for d in seq] == [["k0", "x1"]]
+
+
+async def test_a_partition_taken_over_brings_the_profile_updates_applied_before_it(
+        settings: Settings, redis: aioredis.Redis, sample: Any) -> None:
+    """Worker b loads the directory at its start; worker a then applies a profile update of one
+    of its customers (mass tier to key: large amount 20,000 to 100,000) and stops. The customer's
+    partition moves to b, whose directory predates the update: b must take the profile from the
+    checkpoint, or a 60,000 withdrawal makes a large-withdrawal task that the backtest (and a
+    single worker) does not."""
+    data = sample[0]
+    s = settings.model_copy(update={"rules_path": RULES})
+    custs = [dataclasses.replace(c, assets=1_000_000, tier=None) for c in data.customers]
+    await save_directory(redis, s.redis_prefix, custs, data.managers)
+    await ensure_topics(s)
+    async with running_worker(s, redis, rules_engine_factory(s)) as b:
+        async with running_worker(s, redis, rules_engine_factory(s)) as a:
+            async def shared() -> bool:
+                return bool(a.shards) and bool(b.shards)
+            await wait_for(shared, 30, "both workers own partitions")
+            cid = next(c.customer_id for c in custs
+                       if partition_of(c.customer_id, s.partitions) in a.shards)
+            update = {"type": "customer", "event_id": "u1", "customer_id": cid,
+                      "ts": "2025-03-01T10:00:00+08:00", "assets": "500000.00"}
+            await produce_events(s, [update])
+
+            async def applied_by_a() -> bool:
+                return a.stats["events"] >= 1
+            await wait_for(applied_by_a, 30, "the update applied")
+        # a stopped (final checkpoint): b takes the partition over
+        async def owned_by_b() -> bool:
+            return partition_of(cid, s.partitions) in b.shards
+        await wait_for(owned_by_b, 30, "the partition moved to b")
+        withdrawal = {"event_id": "x1", "type": "transaction", "customer_id": cid,
+                      "account_id": "A", "ts": "2025-03-02T10:00:00+08:00",
+                      "kind": "withdrawal", "amount": "60000.00", "channel": "counter"}
+        await produce_events(s, [withdrawal])
+
+        async def checkpointed_by_b() -> bool:  # a checkpoint follows its tasks' acks
+            return await applied(redis, s) >= 2
+        await wait_for(checkpointed_by_b, 30, "the withdrawal applied and checkpointed")
+        got = [v for v in await tasks_topic(s) if orjson.loads(v)["customer_id"] == cid]
+    want = {k for k in backtest(dataclasses.replace(data, customers=custs), [update, withdrawal])
+            if orjson.loads(k[2])["customer_id"] == cid}  # (other customers' timers differ)
+    assert as_set(got) == want
+    assert not any(orjson.loads(v)["rule_id"] == "large-withdrawal" for v in got)
 
 
 async def test_two_workers_equal_one(settings: Settings, redis: aioredis.Redis,
