@@ -68,44 +68,97 @@ def _alive(procs: list[subprocess.Popen[bytes]]) -> None:
                                  f"{p.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
 
 
+async def _kill_at_random(s: Settings, redis: aioredis.Redis, n: int, seed: int,
+                         procs: list[subprocess.Popen[bytes]]) -> list[tuple[tuple[int, ...], int]]:
+    """SIGKILL one or both workers ``KILLS`` times at seeded random points of the input and
+    restart them at once; returns (workers, records checkpointed) per kill."""
+    rng = random.Random(seed)
+    killed: list[tuple[tuple[int, ...], int]] = []
+    for _ in range(KILLS):
+        # the next kill after 0-12 % more of the input (0: as soon as the restarted worker is
+        # back, i.e. during the rebalance its restart causes)
+        mark = min((killed[-1][1] if killed else 0) + rng.uniform(0, 0.12) * n, 0.9 * n)
+
+        async def reached(m: float = mark) -> bool:
+            _alive(procs)
+            return await applied(redis, s) >= m
+        await wait_for(reached, 90, f"{mark:.0f} records checkpointed (seed {seed})")
+        victims = rng.choice(((0,), (1,), (0, 1)))  # sometimes both at once
+        for v in victims:
+            procs[v].send_signal(signal.SIGKILL)
+        for v in victims:
+            procs[v].wait(10)
+        killed.append((victims, await applied(redis, s)))
+        for v in victims:
+            procs[v] = spawn(s)
+    assert killed[-1][1] < n, f"kills must land mid-stream: {killed}"
+    return killed
+
+
+async def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        await asyncio.to_thread(p.wait, 20)
+
+
+def _settings(settings: Settings, **extra: Any) -> Settings:
+    return settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
+                                       "checkpoint_events": 50, "checkpoint_ms": 100000,
+                                       **extra})
+
+
 @pytest.mark.parametrize("input_", ["big_sample", "with_profile_updates"])
 async def test_two_workers_killed_at_random_deliver_each_task_once(
         settings: Settings, redis: aioredis.Redis, input_: str,
         request: pytest.FixtureRequest) -> None:
     data, events, want = request.getfixturevalue(input_)
     seed = int(os.environ.get("CHAOS_SEED", "20261123"))
-    rng = random.Random(seed)
-    s = settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
-                                    "checkpoint_events": 50, "checkpoint_ms": 100000})
+    s = _settings(settings)
     await prepare(s, redis, data, events)
-    n = len(events)
     procs = [spawn(s), spawn(s)]
-    killed: list[tuple[tuple[int, ...], int]] = []  # (workers, records checkpointed)
     try:
-        for _ in range(KILLS):
-            # the next kill after 0-12 % more of the input (0: as soon as the restarted
-            # worker is back, i.e. during the rebalance its restart causes)
-            mark = min((killed[-1][1] if killed else 0) + rng.uniform(0, 0.12) * n, 0.9 * n)
-
-            async def reached(m: float = mark) -> bool:
-                _alive(procs)
-                return await applied(redis, s) >= m
-            await wait_for(reached, 90, f"{mark:.0f} records checkpointed (seed {seed})")
-            victims = rng.choice(((0,), (1,), (0, 1)))  # sometimes both at once
-            for v in victims:
-                procs[v].send_signal(signal.SIGKILL)
-            for v in victims:
-                procs[v].wait(10)
-            killed.append((victims, await applied(redis, s)))
-            for v in victims:
-                procs[v] = spawn(s)
+        killed = await _kill_at_random(s, redis, len(events), seed, procs)
         got = await settle(s, len(want), 120)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            await asyncio.to_thread(p.wait, 20)
-    assert len(killed) == KILLS and killed[-1][1] < n, f"kills must land mid-stream: {killed}"
+        await _stop(procs)
+    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
+    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+
+
+async def test_dispatching_workers_killed_at_random_store_every_task(
+        settings: Settings, redis: aioredis.Redis, big_sample: Any) -> None:
+    """The same with the dispatcher on in both workers (it consumes the tasks topic into the
+    Redis task store): once the input is done, the store holds every task of the backtest at
+    its latest revision."""
+    from alerting.errors import TaskNotFound
+    from alerting.store.redis import RedisTaskStore
+
+    data, events, want = big_sample
+    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    s = _settings(settings, dispatch=True)
+    await prepare(s, redis, data, events)
+    latest: dict[str, int] = {}
+    for tid, rev, _ in want:
+        latest[tid] = max(rev, latest.get(tid, 0))
+    store = RedisTaskStore(redis, prefix=s.redis_prefix)
+    procs = [spawn(s), spawn(s)]
+    try:
+        killed = await _kill_at_random(s, redis, len(events), seed, procs)
+
+        async def stored() -> bool:
+            _alive(procs)
+            for tid, rev in latest.items():
+                try:
+                    if (await store.get(tid)).revision != rev:
+                        return False
+                except TaskNotFound:
+                    return False
+            return True
+        await wait_for(stored, 120, f"every task stored at its latest revision (seed {seed})")
+        got = await settle(s, len(want), 60)
+    finally:
+        await _stop(procs)
     assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
     assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
