@@ -8,7 +8,7 @@ The CLI only renders what is computed here; nothing in this module prints or rea
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,24 +144,24 @@ def replay(lines: Iterable[tuple[int, bytes]], engines: list[EngineLike],
     return r
 
 
-def _flush(rejected: list[DeadLetter], bad_lines: list[DeadLetter],
+def _flush(rejected: Sequence[DeadLetter], bad_lines: list[DeadLetter],
            bad: Callable[[DeadLetter], None]) -> int:
     """Report an instant's rejected events with the bad lines read meanwhile, in line order
     (the dead-letter file stays in input order); returns how many events were rejected."""
-    for dl in sorted(rejected + bad_lines, key=lambda d: d.line) if bad_lines else rejected:
+    for dl in sorted([*rejected, *bad_lines], key=lambda d: d.line) if bad_lines else rejected:
         bad(dl)
     return len(rejected)
 
 
 def _applier(engines: list[EngineLike], on_task: TaskSink, r: Replay,
-             ) -> Callable[[list[tuple[int, bytes, Event]]], list[DeadLetter]]:
+             ) -> Callable[[list[tuple[int, bytes, Event]]], Sequence[DeadLetter]]:
     """The replay's step for one instant: its events in ``INSTANT_RANK`` order, each fed to
     every engine, with the timer sweep when event time has moved on. Returns the dead letters
     of the events the engines rejected, in line order."""
     feed = _single_feed(engines[0], on_task, r) if len(engines) == 1 else None
     next_tick: int | None = None
 
-    def apply(instant: list[tuple[int, bytes, Event]]) -> list[DeadLetter]:
+    def apply(instant: list[tuple[int, bytes, Event]]) -> Sequence[DeadLetter]:
         nonlocal next_tick
         if len(instant) > 1:
             instant.sort(key=_rank)
@@ -179,21 +179,19 @@ def _applier(engines: list[EngineLike], on_task: TaskSink, r: Replay,
                 # shows inactivity/SLA tasks when they fall due, not only at the end.
                 _tick(r, engines, on_task)
                 next_tick = ts + TICK_MS
-        rejected: list[DeadLetter] = _NONE
+        rejected: list[DeadLetter] | None = None  # (a list only once one is rejected)
         for lineno, raw, ev in instant:
             rejection = feed(ev) if feed is not None else _feed(engines, ev, on_task, r)
             if rejection is not None:  # all engines judge lateness alike: dead-letter once
-                if rejected is _NONE:
+                if rejected is None:
                     rejected = []
                 rejected.append(dead_letter_for(lineno, raw, rejection))
-        if len(rejected) > 1:
-            rejected.sort(key=lambda d: d.line)
+        if rejected is None:
+            return ()
+        rejected.sort(key=lambda d: d.line)
         return rejected
 
     return apply
-
-
-_NONE: list[DeadLetter] = []  # shared by the instants without a rejection (never appended to)
 
 
 def _rank(item: tuple[int, bytes, Event]) -> int:
