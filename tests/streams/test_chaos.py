@@ -5,7 +5,8 @@ still holds every task of the backtest exactly once.
 The kills are drawn from a seeded random generator (``CHAOS_SEED`` overrides it, to rerun a
 failing draw): which worker, and how far into the input (a fraction of the records, read off
 the checkpoints) the next kill comes. A killed worker is restarted at once, so kills land during
-rebalances as well as during steady work."""
+rebalances as well as during steady work. Runs: the plain year; the year with profile updates;
+the dispatcher on (the Redis task store ends complete); the input arriving during the kills."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ import redis.asyncio as aioredis
 
 from alerting.sample import SampleData
 from alerting.settings import Settings
+from alerting.streams.directory import save_directory
 from alerting.timeutil import format_ts, parse_ts
 
-from .conftest import RULES, TaskKey, backtest, backtested_sample, wait_for
+from .conftest import RULES, TaskKey, backtest, backtested_sample, produce_events, wait_for
 from .test_e2e import applied, as_set, prepare, settle, spawn
 
 pytestmark = pytest.mark.integration
@@ -159,6 +161,36 @@ async def test_dispatching_workers_killed_at_random_store_every_task(
         await wait_for(stored, 120, f"every task stored at its latest revision (seed {seed})")
         got = await settle(s, len(want), 60)
     finally:
+        await _stop(procs)
+    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
+    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+
+
+async def test_workers_killed_while_the_input_arrives_deliver_each_task_once(
+        settings: Settings, redis: aioredis.Redis, big_sample: Any) -> None:
+    """The input produced while the workers run and are killed (2,000 events every 0.3 s, a
+    pace, not a synchronisation). Transactions only: with one input topic the order a worker
+    applies does not depend on when records arrive, so the backtest is still the reference."""
+    data, events, _ = big_sample
+    events = [e for e in events if e["type"] == "transaction"]
+    want = backtest(data, events)
+    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    s = _settings(settings)
+    await save_directory(redis, s.redis_prefix, data.customers, data.managers)
+    await produce_events(s, events[:2000])
+    procs = [spawn(s), spawn(s)]
+
+    async def arrive() -> None:
+        for i in range(2000, len(events), 2000):
+            await asyncio.sleep(0.3)
+            await produce_events(s, events[i:i + 2000])
+    feed = asyncio.create_task(arrive())
+    try:
+        killed = await _kill_at_random(s, redis, len(events), seed, procs)
+        await feed
+        got = await settle(s, len(want), 120)
+    finally:
+        feed.cancel()
         await _stop(procs)
     assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
     assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
