@@ -105,6 +105,16 @@ async def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
         await asyncio.to_thread(p.wait, 20)
 
 
+def _seed() -> int:
+    return int(os.environ.get("CHAOS_SEED", "20261123"))
+
+
+def _assert_each_task_once(got: list[bytes], want: set[TaskKey], seed: int,
+                           killed: list[tuple[tuple[int, ...], int]]) -> None:
+    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
+    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+
+
 def _settings(settings: Settings, **extra: Any) -> Settings:
     return settings.model_copy(update={"rules_path": RULES, "max_batch": 1,
                                        "checkpoint_events": 50, "checkpoint_ms": 100000,
@@ -116,7 +126,7 @@ async def test_two_workers_killed_at_random_deliver_each_task_once(
         settings: Settings, redis: aioredis.Redis, input_: str,
         request: pytest.FixtureRequest) -> None:
     data, events, want = request.getfixturevalue(input_)
-    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    seed = _seed()
     s = _settings(settings)
     await prepare(s, redis, data, events)
     procs = [spawn(s), spawn(s)]
@@ -125,8 +135,7 @@ async def test_two_workers_killed_at_random_deliver_each_task_once(
         got = await settle(s, len(want), 120)
     finally:
         await _stop(procs)
-    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
-    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+    _assert_each_task_once(got, want, seed, killed)
 
 
 async def test_dispatching_workers_killed_at_random_store_every_task(
@@ -138,7 +147,7 @@ async def test_dispatching_workers_killed_at_random_store_every_task(
     from alerting.store.redis import RedisTaskStore
 
     data, events, want = big_sample
-    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    seed = _seed()
     s = _settings(settings, dispatch=True)
     await prepare(s, redis, data, events)
     latest: dict[str, int] = {}
@@ -162,8 +171,7 @@ async def test_dispatching_workers_killed_at_random_store_every_task(
         got = await settle(s, len(want), 60)
     finally:
         await _stop(procs)
-    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
-    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+    _assert_each_task_once(got, want, seed, killed)
 
 
 async def test_workers_killed_while_the_input_arrives_deliver_each_task_once(
@@ -174,7 +182,7 @@ async def test_workers_killed_while_the_input_arrives_deliver_each_task_once(
     data, events, _ = big_sample
     events = [e for e in events if e["type"] == "transaction"]
     want = backtest(data, events)
-    seed = int(os.environ.get("CHAOS_SEED", "20261123"))
+    seed = _seed()
     s = _settings(settings)
     await save_directory(redis, s.redis_prefix, data.customers, data.managers)
     await produce_events(s, events[:2000])
@@ -192,5 +200,4 @@ async def test_workers_killed_while_the_input_arrives_deliver_each_task_once(
     finally:
         feed.cancel()
         await _stop(procs)
-    assert len(got) == len(set(got)), f"a task was delivered twice (seed {seed}, {killed})"
-    assert as_set(got) == want, f"tasks differ from the backtest (seed {seed}, {killed})"
+    _assert_each_task_once(got, want, seed, killed)
