@@ -84,3 +84,16 @@ def test_in_instant_order_sorts_each_instant_by_type_and_keeps_the_rest():
     got = in_instant_order(items, lambda i: i[1])
     assert [i for i, _ in got] == [3, 2, 4, 1, 6, 5, 7]
     assert in_instant_order([], lambda i: i) == []
+
+
+def test_the_workers_topic_merge_order_is_the_instant_order():
+    # a worker breaks ties between its input topics by their position in input_topics();
+    # the file runs use INSTANT_RANK: the two must agree
+    from alerting.models import INSTANT_RANK
+    from alerting.settings import Settings
+
+    s = Settings(kafka_bootstrap="x:1", topic_customers="cu", topic_transactions="tx",
+                 topic_complaints="co")
+    by_topic = {"cu": "customer", "tx": "transaction", "co": "complaint"}
+    ranks = [INSTANT_RANK[by_topic[t]] for t in s.input_topics()]
+    assert ranks == sorted(ranks)
