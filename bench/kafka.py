@@ -5,7 +5,9 @@ generated events to an 8-partition topic and measures, in the same run:
   (b) one ``alerting worker`` process end to end (events in -> tasks produced), from the first
       event applied to the last (read off the worker's /metrics), twice;
   (b') the same with ``ALERTING_RUNNER=asyncio`` (the plain runner: baseline for faust's),
-      twice, alternating with (b);
+      twice, alternating with (b); with ``--variants asyncio,faust,python`` also (b'') the
+      faust runner decoding with the Python decoder (the C decoder's baseline);
+      (a) is measured again before each round and the ratios use its median;
   (c) two worker processes on the same input;
   (d) p50/p99 latency from producing an event (wall time at send) to the worker producing its
       task (the task record's CreateTime), at a steady 1,000 and 3,000 events/s (10 % of the
@@ -416,6 +418,15 @@ async def _read_tasks(cons: AIOKafkaConsumer, sent: dict[str, float], lat: list[
                     lat.append(rec.timestamp / 1000 - sent[ids[-1]])
 
 
+# (b)'s variants: label, settings
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "asyncio": ("(b') one worker, asyncio runner", {"runner": "asyncio"}),
+    "faust": ("(b) one worker (faust runner)", {"runner": "faust"}),
+    "python": ("(b'') one worker (faust runner), Python decoder",
+               {"runner": "faust", "decoder": "python"}),
+}
+
+
 async def main(a: argparse.Namespace) -> None:
     async with bench_env() as env:
         if a.latency_only:
@@ -424,32 +435,41 @@ async def main(a: argparse.Namespace) -> None:
         s1, total, prate = await pre_produce(env, "one", a.customers, a.events)
         print(f"pre-produced {total} events ({a.customers} customers) in {PARTS} partitions "
               f"at {prate:,.0f}/s")
-        ceiling = await raw_consume(env.broker.bootstrap, [s1.topic_transactions,
-                                                           s1.topic_complaints], total)
-        print(f"(a) raw aiokafka getmany + orjson: {ceiling:,.0f} events/s")
-        # (b) and (b') --rounds times each (default 2), alternating and starting with (b'): the
+        # (b) and its variants --rounds times each, alternating, the first variant first: the
         # first worker run on a broker is slower whatever the runner (seen 42.7k then 49.5k
-        # events/s for the same asyncio runner), so neither runner is judged on that run alone
-        runs: dict[str, list[dict[str, float]]] = {"faust": [], "asyncio": []}
-        for k, runner in enumerate(["asyncio", "faust"] * a.rounds):
-            sx = s1.model_copy(update={"group_id": f"bench-one-{k}", "runner": runner,
-                                       "topic_tasks": f"one-{k}-tasks",
-                                       "topic_dead_letter": f"one-{k}-dlq"})
-            await ensure_topics(sx)
-            runs[runner].append(await workers_rate(env.r, sx, total, 1))
-        for label, runner in (("(b) one worker (faust runner)", "faust"),
-                              ("(b') one worker, asyncio runner", "asyncio")):
-            for res in runs[runner]:
+        # events/s for the same asyncio runner), so no variant is judged on that run alone.
+        # (a) is measured again before every round: this host's rates swing by up to 2x within
+        # minutes, and the ratio is taken against the median of (a).
+        ceilings: list[float] = []
+        runs: dict[str, list[dict[str, float]]] = {v: [] for v in a.variants}
+        for rnd in range(a.rounds):
+            ceilings.append(await raw_consume(env.broker.bootstrap, [
+                s1.topic_transactions, s1.topic_complaints], total))
+            print(f"(a) raw aiokafka getmany + orjson: {ceilings[-1]:,.0f} events/s")
+            for v in a.variants:
+                k = f"{rnd}-{v}"
+                sx = s1.model_copy(update={**VARIANTS[v][1], "group_id": f"bench-one-{k}",
+                                           "topic_tasks": f"one-{k}-tasks",
+                                           "topic_dead_letter": f"one-{k}-dlq"})
+                await ensure_topics(sx)
+                runs[v].append(await workers_rate(env.r, sx, total, 1))
+        ceiling = statistics.median(ceilings)
+        print(f"(a) median of {a.rounds}: {ceiling:,.0f} events/s")
+        for v in a.variants:
+            label = VARIANTS[v][0]
+            for res in runs[v]:
                 print(f"{label}: {res['rate']:,.0f} events/s ({res['rate'] / ceiling:.0%} of a; "
                       f"steady 20-90 %: {res['steady']:,.0f}/s = {res['steady'] / ceiling:.0%};"
                       f" {res['cpu_us']:.1f} µs of worker CPU per event; all applied "
                       f"{res['wall_s']:.1f}s, all checkpointed {res['checkpointed_s']:.1f}s "
                       "after spawn)")
             print(f"{label}, median of {a.rounds}: "
-                  f"{statistics.median(r['rate'] for r in runs[runner]):,.0f} events/s = "
-                  f"{statistics.median(r['rate'] for r in runs[runner]) / ceiling:.0%} of a, "
-                  f"{statistics.median(r['cpu_us'] for r in runs[runner]):.1f} µs of worker CPU "
+                  f"{statistics.median(r['rate'] for r in runs[v]):,.0f} events/s = "
+                  f"{statistics.median(r['rate'] for r in runs[v]) / ceiling:.0%} of a, "
+                  f"{statistics.median(r['cpu_us'] for r in runs[v]):.1f} µs of worker CPU "
                   "per event")
+        if "faust" not in runs:
+            return
         one = max(runs["faust"], key=lambda x: x["rate"])
         if a.skip_latency:
             return
@@ -473,6 +493,9 @@ if __name__ == "__main__":
     ap.add_argument("--skip-latency", action="store_true", help="stop after (b) and (b')")
     ap.add_argument("--latency-only", action="store_true", help="only (d), on a fresh broker")
     ap.add_argument("--rounds", type=int, default=2, help="(b) and (b') runs each, alternating")
+    ap.add_argument("--variants", type=lambda v: v.split(","), default=["asyncio", "faust"],
+                    help="(b)'s variants in each round: asyncio, faust, python (the faust "
+                    "runner with ALERTING_DECODER=python: the C decoder's baseline)")
     ap.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")],
                     default=[1000, 3000], help="(d)'s steady rates, comma-separated")
     asyncio.run(main(ap.parse_args()))

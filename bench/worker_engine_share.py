@@ -2,11 +2,12 @@
 
 Pre-produces generated events to a fresh local Tansu broker (as ``bench/kafka.py``), measures
 the raw aiokafka consume rate (a), then runs the worker in this process over the same input,
-alternating twice: as shipped, and with an engine that keeps no state and emits nothing (the
-same consume, decode, merge, produce and checkpoint path around a free engine). The second is
-the most any faster engine could give the worker; the gap between the two is the engine's
-share. CPU time per event is the worker's own (this process), so the broker's load does not
-count.
+alternating ``--rounds`` times: as shipped, with an engine that keeps no state and emits nothing
+(the same consume, decode, merge, produce and checkpoint path around a free engine), and as
+shipped but decoding with the Python decoder instead of the C one (``alerting/_speedups.c``).
+The free engine is the most any faster engine could give the worker; the gap between it and
+the shipped one is the engine's share. CPU time per event is the worker's own (this process),
+so the broker's load does not count.
 
 Run:  .venv/bin/python bench/worker_engine_share.py [--events 300000]
 Needs the machine's Redis at 127.0.0.1:6379 (keys under bench:<uuid>:, deleted at the end).
@@ -27,6 +28,7 @@ from prometheus_client import CollectorRegistry
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alerting import models  # noqa: E402
 from alerting.directory import Directory  # noqa: E402
 from alerting.metrics import Metrics  # noqa: E402
 from alerting.settings import Settings  # noqa: E402
@@ -94,9 +96,13 @@ async def main(a: argparse.Namespace) -> None:
 
         def free(d: Directory) -> Any:
             return FreeEngine(shipped(d))
-        for k, (label, factory) in enumerate([("shipped engine", shipped), ("free engine", free),
-                                              ("shipped engine", shipped), ("free engine", free)]):
-            sx = s1.model_copy(update={"group_id": f"share-{k}", "topic_tasks": f"share-{k}-t",
+        variants = [("shipped engine", shipped, True), ("free engine", free, True),
+                    ("shipped engine, Python decoder", shipped, False)] * a.rounds
+        if not models.C_DECODER:
+            print("(the C decoder is not built: every run uses the Python one)")
+        for k, (label, factory, c_decoder) in enumerate(variants):
+            sx = s1.model_copy(update={"decoder": "c" if c_decoder else "python",
+                                       "group_id": f"share-{k}", "topic_tasks": f"share-{k}-t",
                                        "topic_dead_letter": f"share-{k}-d"})
             await ensure_topics(sx)
             rate, us = await worker_rate(sx, env.r, total, factory)  # type: ignore[arg-type]
@@ -107,4 +113,5 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--customers", type=int, default=3400)
+    ap.add_argument("--rounds", type=int, default=2)
     asyncio.run(main(ap.parse_args()))

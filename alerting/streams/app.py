@@ -17,6 +17,7 @@ from aiohttp import web
 from alerting.directory import Directory
 from alerting.errors import ServiceUnavailable, StateError, WorkerStopped
 from alerting.metrics import Metrics, default_metrics
+from alerting.models import decoder_text
 from alerting.ops import LiveRules
 from alerting.reload import RulesReloader
 from alerting.settings import Settings
@@ -175,8 +176,8 @@ async def run_worker(s: Settings, engine_factory: EngineFactory | None = None,
             rules.reloader.start(s.rules_watch_interval_s)  # file watch + SIGHUP
         if s.dispatch:
             side.append(start_dispatch(s, rules, directory, redis, stop, m))
-        log.warning("worker started: group %s, %d customers, %d managers", s.group_id,
-                    len(directory.customers), len(directory.managers))
+        log.warning("worker started: group %s, %d customers, %d managers, %s", s.group_id,
+                    len(directory.customers), len(directory.managers), decoder_text(s.decoder))
         try:
             await worker.run(stop)
         except (ServiceUnavailable, StateError) as e:

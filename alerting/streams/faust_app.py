@@ -32,6 +32,7 @@ from alerting.directory import Directory
 from alerting.errors import ServiceUnavailable, StateError, WorkerStopped
 from alerting.kafka_auth import faust_credentials
 from alerting.metrics import Metrics, default_metrics
+from alerting.models import decoder_text
 from alerting.settings import Settings
 from alerting.streams.app import (
     Rules,
@@ -167,9 +168,9 @@ class WorkerService(mode.Service):
             self.p.rules.reloader.start(self.p.s.rules_watch_interval_s)  # file + SIGHUP
         if self.side is not None:
             await self.side.start()
-        log.warning("worker started on faust: group %s, %d customers, %d managers",
+        log.warning("worker started on faust: group %s, %d customers, %d managers, %s",
                     self.p.s.group_id, len(self.p.directory.customers),
-                    len(self.p.directory.managers))
+                    len(self.p.directory.managers), decoder_text(self.p.s.decoder))
 
     @mode.Service.task
     async def _consume(self) -> None:

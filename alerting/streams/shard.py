@@ -20,7 +20,14 @@ import msgspec
 import orjson
 
 from alerting.errors import AlertingError, BadEvent
-from alerting.models import CustomerUpdate, Event, fast_transaction, parse_event
+from alerting.models import (
+    CustomerUpdate,
+    Event,
+    _py_fast_transaction,
+    _speedups,
+    fast_transaction,
+    parse_event,
+)
 from alerting.tasks import Task
 
 NEG_INF = -(2**62)
@@ -92,13 +99,14 @@ class Outcome:
             self.by_topic[k] = self.by_topic.get(k, 0) + n
 
 
-def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None) -> Item:
+def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None,
+               fast: Callable[[bytes], Event] = fast_transaction) -> Item:
     """Decode and validate one record; a bad one keeps its error and sorts first."""
     # The usual well-formed transaction (models.fast_event, inlined: hot path); anything else
     # is decided, and reported, by the reference decode below.
     if value is not None:
         try:
-            ev: Event = fast_transaction(value)
+            ev: Event = fast(value)
         except Exception:  # noqa: BLE001 - not the usual shape (bad JSON, bad value...)
             pass
         else:
@@ -114,6 +122,30 @@ def parse_item(offset: int, timestamp_ms: int, key: bytes | None, value: bytes |
         return Item(ev.ts, offset, timestamp_ms, key, value, ev)
     except BadEvent as e:
         return Item(NEG_INF, offset, timestamp_ms, key, value, None, e)
+
+
+RecordParser = Callable[[Any], list[Item]]
+
+
+def py_parse_records(records: Any) -> list[Item]:
+    """``parse_item`` over a batch of Kafka records (anything with offset, timestamp, key and
+    value), all in Python (no C decoder)."""
+    fast = _py_fast_transaction
+    return [parse_item(r.offset, r.timestamp, r.key, r.value, fast) for r in records]
+
+
+if _speedups is not None:
+    # the same list, built in C for the usual transactions (one call per batch instead of two
+    # Python calls per record); every other record goes through parse_item
+    _speedups.init_items(Item, parse_item)
+
+
+def record_parser(decoder: str) -> RecordParser:
+    """The worker's batch decoder for ``Settings.decoder``: the C one when asked for and
+    built, else ``py_parse_records`` (same items)."""
+    if decoder == "c" and _speedups is not None:
+        return _speedups.items
+    return py_parse_records
 
 
 class Shard:

@@ -30,7 +30,7 @@ from alerting.streams import recovery
 from alerting.streams.checkpointer import CheckpointWriter
 from alerting.streams.deadletter import dead_letter_record
 from alerting.streams.directory import customers_key, decode_customer, encode_customer
-from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, parse_item
+from alerting.streams.shard import NEG_INF, EngineLike, Outcome, Shard, record_parser
 from alerting.streams.topics import new_consumer, new_producer, partition_of, start_kafka
 from alerting.streams.watermark import SharedWatermark
 
@@ -84,6 +84,7 @@ class Worker:
         self.closed = False
         self.failed = False  # a batch raised half-way: stop() must not checkpoint
         self.external_timers = False  # True: the host calls tick() (faust timer), run() doesn't
+        self.parse_records = record_parser(settings.decoder)
 
     async def start(self) -> None:
         """Connect the producer, the side reader and the group consumer."""
@@ -133,11 +134,11 @@ class Worker:
         self._raise_if_checkpoint_failed()
         t0 = time.perf_counter()
         out = Outcome()
+        parse = self.parse_records
         for tp, records in batch.items():
             shard = self.shards.get(tp.partition)
             if shard is not None and tp.topic in shard.buffers:
-                shard.add(tp.topic, [parse_item(r.offset, r.timestamp, r.key, r.value)
-                                     for r in records])
+                shard.add(tp.topic, parse(records))
         for shard in self.shards.values():
             part = shard.drain(self._caught_up_fn(shard))
             shard.since += part.applied
