@@ -8,7 +8,10 @@ bytes ``bench/kafka.py`` sends), in one run, per record:
     took before the msgspec fast path, and still the fallback for anything unusual;
 (3) ``io.decode_line``: ``fast_event(raw)`` with its fallback to (2), the decode that
     ``io.read_events`` and ``backtest.replay`` inline;
-(4) ``alerting.streams.shard.parse_item`` (the worker's: (3) plus the ``Item``).
+(4) ``alerting.streams.shard.parse_item`` ((3) plus the ``Item``), with the C decoder
+    (``alerting/_speedups.c``) and (4p) with the Python one;
+(5) the worker's batch decode, ``shard.record_parser("c")`` over Kafka ``ConsumerRecord``s
+    (one C call per batch of 2,000), and (5p) ``record_parser("python")``.
 
 Rounds alternate the variants and the best of N rounds is kept (the machine is shared and
 noisy); ratios are against (1) and (2), measured in the same run. Before timing, every record is
@@ -25,6 +28,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -32,10 +36,12 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aiokafka.structs import ConsumerRecord  # noqa: E402
+
 from alerting.io import decode_line  # noqa: E402
-from alerting.models import fast_event, parse_event  # noqa: E402
+from alerting.models import C_DECODER, _py_fast_transaction, fast_event, parse_event  # noqa: E402
 from alerting.sample import generate  # noqa: E402
-from alerting.streams.shard import parse_item  # noqa: E402
+from alerting.streams.shard import parse_item, record_parser  # noqa: E402
 
 
 def main() -> None:
@@ -76,8 +82,31 @@ def main() -> None:
         for i, raw in enumerate(raws):
             parse_item(i, 0, key, raw)
 
+    def run_item_py() -> None:
+        py = _py_fast_transaction
+        for i, raw in enumerate(raws):
+            parse_item(i, 0, key, raw, py)
+
+    records = [ConsumerRecord("t", 0, i, 0, 0, key, raw, None, 0, len(raw), ())
+               for i, raw in enumerate(raws)]
+    batches = [records[i:i + 2000] for i in range(0, n, 2000)]
+
+    def batch_run(decoder: str) -> Callable[[], None]:
+        parse = record_parser(decoder)
+
+        def run() -> None:
+            for b in batches:
+                parse(b)
+        return run
+    assert [i.event for b in batches for i in record_parser("c")(b)] == [
+        i.event for b in batches for i in record_parser("python")(b)]
+
     variants = {"(1) orjson.loads": run_loads, "(2) reference decode": run_reference,
-                "(3) io.decode_line": run_fast, "(4) parse_item": run_item}
+                "(3) io.decode_line": run_fast, "(4) parse_item": run_item,
+                "(4p) parse_item, Python": run_item_py, "(5) batch, C": batch_run("c"),
+                "(5p) batch, Python": batch_run("python")}
+    if not C_DECODER:
+        print("the C decoder is not built: the C variants run the Python one")
     best = dict.fromkeys(variants, float("inf"))
     for r in range(a.rounds):
         order = list(variants.items())
