@@ -378,8 +378,9 @@ static PyObject *one_item(PyObject *rec) {
         item = PyObject_Vectorcall(S.item_type, args, 6, NULL);
         Py_DECREF(ev);
     } else {
-        PyObject *args[4] = {offset, timestamp, key, value};
-        item = PyObject_Vectorcall(S.parse_item, args, 4, NULL);
+        /* parse_item with the Python decoder: this one has just declined the record */
+        PyObject *args[5] = {offset, timestamp, key, value, S.fallback};
+        item = PyObject_Vectorcall(S.parse_item, args, 5, NULL);
     }
 done:
     Py_XDECREF(offset);
@@ -473,7 +474,8 @@ static PyMethodDef METHODS[] = {
     {"transaction", transaction, METH_O,
      "transaction(raw: bytes) -> Transaction: the C fast path, else fallback(raw)."},
     {"init_items", init_items, METH_VARARGS,
-     "init_items(Item, parse_item): what items() builds, and the Python path of the rest."},
+     "init_items(Item, parse_item): what items() builds, and the Python path of the rest "
+     "(called as parse_item(offset, timestamp, key, value, fallback))."},
     {"items", items, METH_O,
      "items(records) -> list[Item]: [parse_item(r.offset, r.timestamp, r.key, r.value) for r "
      "in records], the usual transactions decoded in C."},
