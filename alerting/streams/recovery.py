@@ -55,6 +55,12 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str,
     return ends
 
 
+async def read_range(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
+                     timeout_s: float = 60.0) -> list[bytes]:
+    """The values of ``topic`` from ``start`` offsets (missing partition = 0) to its end."""
+    return [v for _, _, v in await read_records(consumer, topic, start, timeout_s)]
+
+
 async def read_records(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
                        timeout_s: float = 60.0) -> list[tuple[int, int, bytes]]:
     """(partition, offset, value) of ``topic`` from ``start`` offsets (missing partition = 0)
