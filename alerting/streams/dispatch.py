@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 import redis.asyncio as aioredis
+from aiokafka.errors import CommitFailedError
 
 from alerting.directory import Directory
 from alerting.errors import AlertingError
@@ -89,7 +90,15 @@ async def consume(s: Settings, dispatcher: Any, stop: asyncio.Event) -> None:
                         await asyncio.wait_for(stop.wait(), 1.0)
             else:
                 return  # stopping: leave the batch uncommitted, it is handled again later
-            await consumer.commit()
+            try:
+                await consumer.commit()
+            except CommitFailedError:
+                # the group rebalanced since this batch was fetched (another worker joined or
+                # died): the commit is void and the batch's partitions go on from their last
+                # commit wherever they are now, so the batch is handled again, which stores
+                # and notifies nothing twice (intake keeps one copy per task and revision)
+                log.warning("dispatch: offsets not committed, the group rebalanced; the "
+                            "batch will be handled again")
     finally:
         await consumer.stop()
 
