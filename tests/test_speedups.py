@@ -43,22 +43,39 @@ def c_only() -> Iterator[Callable[[bytes], Any]]:
         sp.init(Transaction, _py_fast_transaction, names)
 
 
-def _python(raw: Any) -> Any:
+def _outcome(decode: Callable[[Any], Any], raw: Any) -> Any:
+    """The event, or what ``decode`` raised (the C side must raise the same)."""
     try:
-        return _py_fast_transaction(raw)
+        return decode(raw)
     except BadEvent as exc:
         return ("bad", exc.reason, exc.detail)
-    except Exception as exc:  # noqa: BLE001 - any error: the C side must raise the same
+    except Exception as exc:  # noqa: BLE001 - any error
         return ("raises", type(exc))
+
+
+def _python(raw: Any) -> Any:
+    return _outcome(_py_fast_transaction, raw)
 
 
 def _shipped(raw: Any) -> Any:
+    return _outcome(models.fast_transaction, raw)
+
+
+def _bytes_kept(run: Callable[[], None], rounds: int = 500) -> int:
+    """Python heap still held after ``rounds`` calls of ``run`` (after 50 warm-up calls that
+    fill the caches: parse_ts's, the interpreter's)."""
+    for _ in range(50):
+        run()
+    gc.collect()
+    tracemalloc.start()
     try:
-        return models.fast_transaction(raw)
-    except BadEvent as exc:
-        return ("bad", exc.reason, exc.detail)
-    except Exception as exc:  # noqa: BLE001
-        return ("raises", type(exc))
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(rounds):
+            run()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
 
 
 def test_the_c_decoder_is_built_and_shipped() -> None:
@@ -202,21 +219,11 @@ def test_no_memory_kept_per_record() -> None:
     decref of one field per record fails this)."""
     raws = TAKEN + DECLINED_RECORDS
 
-    def run(n: int) -> None:
-        for _ in range(n):
-            for raw in raws:
-                _shipped(raw)
+    def run() -> None:
+        for raw in raws:
+            _shipped(raw)
 
-    run(50)  # warm caches (parse_ts's, the interpreter's)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        run(500)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    grown = _bytes_kept(run)
     assert grown < 64_000, f"{grown} bytes kept after {500 * len(raws):,} records"
 
 
@@ -268,16 +275,5 @@ def test_batch_items_keep_no_memory() -> None:
     parse_records = record_parser("c")
 
     records = _records(TAKEN + DECLINED_RECORDS)
-    for _ in range(50):
-        parse_records(records)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(500):
-            parse_records(records)
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+    grown = _bytes_kept(lambda: parse_records(records))
     assert grown < 64_000, f"{grown} bytes kept"
