@@ -43,6 +43,16 @@ class Settings(BaseSettings):
                                                      "client key, if encrypted")
     kafka_ssl_check_hostname: bool = Field(True, description="Check that the broker's "
                                            "certificate names the host connected to")
+    kafka_acks: Literal["all", "1"] = Field(
+        "all", description="What every producer of the worker waits for before a send counts "
+        "as written: all (every in-sync replica; an acknowledged task survives the loss of "
+        "the partition leader) or 1 (the leader only; lost if the leader fails before its "
+        "followers copied it)")
+    kafka_idempotence: bool = Field(
+        False, description="Idempotent producers (with ALERTING_KAFKA_ACKS=all): a batch "
+        "the client sends again after a dropped connection is written once, not twice. Set "
+        "true on a real Kafka cluster; off by default because the test broker (Tansu) has "
+        "no idempotent producer (the worker then stops at start naming this setting)")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (checkpoints, "
                            "directory, watermark)")
     redis_sentinels: str | None = Field(None, description="Redis Sentinel addresses, comma "
@@ -131,6 +141,10 @@ class Settings(BaseSettings):
             raise ValueError("ALERTING_KAFKA_SASL_USERNAME and ALERTING_KAFKA_SASL_PASSWORD are "
                              "required with ALERTING_KAFKA_SECURITY_PROTOCOL="
                              f"{self.kafka_security_protocol}")
+        if self.kafka_idempotence and self.kafka_acks != "all":
+            raise ValueError("ALERTING_KAFKA_IDEMPOTENCE=true needs ALERTING_KAFKA_ACKS=all (an "
+                             f"idempotent producer waits for every in-sync replica), not "
+                             f"{self.kafka_acks}")
         if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
             raise ValueError("ALERTING_KAFKA_SSL_CERTFILE and ALERTING_KAFKA_SSL_KEYFILE go "
                              "together")

@@ -52,9 +52,9 @@ def build(s: Settings, ruleset: Any, directory: Directory, redis: aioredis.Redis
 
 def notifier_deps(s: Settings, redis: aioredis.Redis, http: httpx.AsyncClient) -> NotifierDeps:
     """What the worker lends its notifiers: its HTTP client, its Redis, and producers on its own
-    Kafka cluster with its security settings (kafka notifiers without a ``bootstrap``)."""
-    return NotifierDeps(http=http, redis=redis,
-                        kafka_client=lambda: new_producer(s, acks="all"))
+    Kafka cluster with its security, acks and idempotence settings (kafka notifiers without a
+    ``bootstrap``)."""
+    return NotifierDeps(http=http, redis=redis, kafka_client=lambda: new_producer(s))
 
 
 def decode_tasks(values: list[bytes]) -> list[Task]:

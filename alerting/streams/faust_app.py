@@ -44,7 +44,13 @@ from alerting.streams.app import (
 )
 from alerting.streams.directory import load_directory
 from alerting.streams.dispatch import DispatchSide
-from alerting.streams.topics import connect_redis, new_producer, start_kafka, topic_specs
+from alerting.streams.topics import (
+    connect_redis,
+    new_producer,
+    producer_acks,
+    start_kafka,
+    topic_specs,
+)
 from alerting.streams.worker import EngineFactory, Worker
 
 log = logging.getLogger("alerting.worker")
@@ -139,7 +145,10 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         "broker_session_timeout": 2.0, "broker_heartbeat_interval": 0.5,
         "broker_rebalance_timeout": 2.0, "broker_request_timeout": 30.0,
         "topic_partitions": s.partitions, "topic_replication_factor": 1,
-        "autodiscover": False, "producer_acks": 1,
+        # faust's own producer only declares the topics (CreateTopics through its client)
+        # and never sends a record, so idempotence would change nothing there; its acks
+        # follow ALERTING_KAFKA_ACKS all the same (-1 = all)
+        "autodiscover": False, "producer_acks": producer_acks(s),
         # faust creates its data directory at start: keep it out of the working directory
         "datadir": Path(tempfile.gettempdir()) / "alerting-faust",
     }

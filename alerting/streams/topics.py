@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
+    BrokerResponseError,
     KafkaError,
     SaslAuthenticationFailed,
     TopicAlreadyExistsError,
@@ -61,9 +62,16 @@ async def ensure_topics(s: Settings) -> list[str]:
         await admin.close()
 
 
-def new_producer(s: Settings, acks: int | str = 1) -> AIOKafkaProducer:
-    """The task / dead-letter producer (acks from the leader; Tansu has no idempotence)."""
-    return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=acks, linger_ms=1,
+def producer_acks(s: Settings) -> int:
+    """``ALERTING_KAFKA_ACKS`` as the Kafka protocol counts it (-1 = all in-sync replicas)."""
+    return -1 if s.kafka_acks == "all" else int(s.kafka_acks)
+
+
+def new_producer(s: Settings) -> AIOKafkaProducer:
+    """A producer of the worker (tasks and dead letters, the dispatcher's kafka notifiers,
+    ``alerting directory load``) with the settings' acks and idempotence."""
+    return AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks=producer_acks(s),
+                            enable_idempotence=s.kafka_idempotence, linger_ms=1,
                             max_batch_size=256 * 1024, request_timeout_ms=s.request_timeout_ms,
                             **client_auth(s))
 
@@ -99,6 +107,15 @@ async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdmi
                     f"kafka at {s.kafka_bootstrap}: SASL {s.kafka_sasl_mechanism} login as "
                     f"{s.kafka_sasl_username!r} refused ({why}); check "
                     "ALERTING_KAFKA_SASL_USERNAME, _PASSWORD and _MECHANISM") from None
+        if s.kafka_idempotence and isinstance(client, AIOKafkaProducer) and isinstance(
+                e, BrokerResponseError):
+            # the broker answered, and refused the producer id an idempotent producer asks
+            # for at its start (Tansu: UnknownError; a cluster without the ACL for it:
+            # ClusterAuthorizationFailedError)
+            raise ConfigError(
+                f"setting ALERTING_KAFKA_IDEMPOTENCE: kafka at {s.kafka_bootstrap} refused an "
+                f"idempotent producer ({type(e).__name__}); set it to false on a broker "
+                "without idempotent producers (such as the test broker, Tansu)") from None
         if not network:
             raise
         how = "" if s.kafka_security_protocol == "PLAINTEXT" else \

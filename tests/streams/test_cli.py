@@ -14,6 +14,8 @@ import redis.asyncio as aioredis
 from alerting.errors import ConfigError
 from alerting.settings import Settings, load_settings
 from alerting.streams.directory import load_directory
+from alerting.streams.faust_app import faust_settings
+from alerting.streams.topics import producer_acks
 
 from .broker import free_port
 from .conftest import read_all, wait_ready
@@ -51,8 +53,45 @@ def test_defaults_are_the_short_tansu_timeouts() -> None:
 def test_help_lists_the_settings() -> None:
     out = run(["worker", "--help"], {"COLUMNS": "200"}).stdout
     for name in ("ALERTING_KAFKA_BOOTSTRAP", "ALERTING_REDIS_URL", "ALERTING_RULES_PATH",
-                 "ALERTING_WATERMARK", "ALERTING_SESSION_TIMEOUT_MS", "ALERTING_WEB_PORT"):
+                 "ALERTING_WATERMARK", "ALERTING_SESSION_TIMEOUT_MS", "ALERTING_WEB_PORT",
+                 "ALERTING_KAFKA_ACKS", "ALERTING_KAFKA_IDEMPOTENCE"):
         assert name in out
+
+
+def test_producers_wait_for_all_replicas_by_default_and_idempotence_needs_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert (s.kafka_acks, s.kafka_idempotence) == ("all", False)
+    assert producer_acks(s) == faust_settings(s)["producer_acks"] == -1  # -1: all replicas
+    leader = load_settings(kafka_acks="1")
+    assert producer_acks(leader) == faust_settings(leader)["producer_acks"] == 1
+    monkeypatch.setenv("ALERTING_KAFKA_IDEMPOTENCE", "true")
+    monkeypatch.setenv("ALERTING_KAFKA_ACKS", "1")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert str(e.value) == ("settings: ALERTING_KAFKA_IDEMPOTENCE=true needs "
+                            "ALERTING_KAFKA_ACKS=all (an idempotent producer waits for every "
+                            "in-sync replica), not 1")
+    monkeypatch.setenv("ALERTING_KAFKA_ACKS", "0")
+    with pytest.raises(ConfigError, match="ALERTING_KAFKA_ACKS"):
+        load_settings()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("runner", ["faust", "asyncio"])
+def test_idempotence_on_a_broker_without_it_is_one_line_naming_the_setting(
+        settings: Settings, runner: str) -> None:
+    """Tansu answers the InitProducerId request an idempotent producer makes at its start
+    with an error: the worker stops there, exit code 2, with the setting to change (not
+    aiokafka's 'UnknownError', nor "unreachable": the broker did answer)."""
+    env = {**settings.environment(), "ALERTING_RULES_PATH": str(DATA / "rules.yaml"),
+           "ALERTING_RUNNER": runner, "ALERTING_KAFKA_IDEMPOTENCE": "true"}
+    p = run(["worker"], env)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "alerting worker: setting ALERTING_KAFKA_IDEMPOTENCE: kafka at "
+        f"{settings.kafka_bootstrap} refused an idempotent producer (UnknownError); set it "
+        "to false on a broker without idempotent producers (such as the test broker, Tansu)"]
 
 
 @pytest.mark.integration
