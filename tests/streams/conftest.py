@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from alerting.backtest import build_engine, copy_directory, replay
@@ -111,8 +111,15 @@ async def produce_events(s: Settings, events: list[dict[str, Any]]) -> None:
 
 
 async def read_all(bootstrap: str, topic: str, **client: Any) -> list[tuple[bytes | None, bytes]]:
-    """Every record currently in a topic (to the fetch high watermark); ``client``: more
-    client arguments (TLS)."""
+    """(key, value) of every record currently in a topic (to the fetch high watermark);
+    ``client``: more client arguments (TLS)."""
+    return [(r.key, r.value) for r in await read_records(bootstrap, topic, **client)]
+
+
+async def read_records(bootstrap: str, topic: str,
+                       **client: Any) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record currently in a topic (to the fetch high watermark), partition by
+    partition in offset order, with its headers."""
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client)
     await c.start()
     try:
@@ -120,16 +127,16 @@ async def read_all(bootstrap: str, topic: str, **client: Any) -> list[tuple[byte
         c.assign(tps)
         await c.seek_to_beginning(*tps)
         pos = dict.fromkeys(tps, 0)
-        out: list[tuple[bytes | None, bytes]] = []
+        out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in tps}
         todo = set(tps)
         while todo:
             batch = await c.getmany(*todo, timeout_ms=100)
             for tp, recs in batch.items():
-                out += [(r.key, r.value) for r in recs]
+                out[tp] += recs
                 if recs:
                     pos[tp] = recs[-1].offset + 1
             todo = {tp for tp in todo if c.highwater(tp) is None or pos[tp] < c.highwater(tp)}
-        return out
+        return [r for tp in tps for r in out[tp]]
     finally:
         await c.stop()
 

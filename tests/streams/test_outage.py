@@ -2,27 +2,33 @@
 off the network (every connection reset, new ones refused: a broker restart or a network cut as
 clients see it) or leave reads working while no write is ever answered. The worker, its Kafka
 clients, the broker and Redis are real; the input is the end-to-end sample, produced up front,
-and the tasks must equal the backtest's, each exactly once."""
+and the tasks must equal the backtest's: none lost, and each exactly once except for the
+producer's own re-send during an outage (see the first test)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from alerting.directory import Directory
 from alerting.errors import ServiceUnavailable
 from alerting.metrics import Metrics
+from alerting.rules.loader import load_rules
 from alerting.settings import Settings
 from alerting.streams.app import rules_engine_factory
 from alerting.streams.directory import load_directory
+from alerting.streams.dispatch import DispatchSide, decode_tasks
 from alerting.streams.worker import Worker
+from alerting.tasks import Task
 
 from .broker import Broker
-from .conftest import RULES, running_worker, wait_for
+from .conftest import RULES, read_records, running_worker, wait_for
 from .proxy import Proxy, proxied_broker
 from .test_e2e import as_set, prepare, settle, spawn
 
@@ -39,9 +45,11 @@ def cut_broker() -> Iterator[tuple[Broker, Proxy]]:
 
 async def test_a_broker_outage_mid_stream_is_ridden_through(
         settings: Settings, redis: aioredis.Redis, sample: Any,
-        cut_broker: tuple[Broker, Proxy]) -> None:
+        cut_broker: tuple[Broker, Proxy], record_property: Callable[[str, object], None]
+        ) -> None:
     """Kafka gone for 5 s, longer than the group session, from the worker's first events on:
-    its clients reconnect by themselves and the worker goes on, without a restart."""
+    its clients reconnect by themselves and the worker goes on, without a restart, and loses
+    no task."""
     data, events, want = sample
     broker, proxy = cut_broker
     s = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap, "rules_path": RULES,
@@ -54,10 +62,49 @@ async def test_a_broker_outage_mid_stream_is_ridden_through(
         proxy.cut()
         await asyncio.sleep(5)  # the outage itself, not a wait for something
         proxy.restore()
-        got = await settle(s, len(want), 90)
+        await settle(s, len(want), 90)
         assert not w.failed and w.stats["events"] == len(events)
-    assert len(got) == len(set(got)), "a task was delivered twice"
-    assert as_set(got) == want
+    # Not "no record twice", unlike the kill -9 tests: a produce request in flight when the
+    # connections drop is sent again by aiokafka's own sender once they are back, and the
+    # broker may have appended it before the cut. Only an idempotent producer has the broker
+    # drop that repeat (ALERTING_KAFKA_IDEMPOTENCE on a real cluster); Tansu has none, so here
+    # the batch can land twice (seen in 2 of ~50 runs). What holds on such a broker: no task
+    # lost, a repeat is a byte-identical copy of a record already on the topic, and the
+    # dispatcher's intake keeps each task revision once. The crash tests keep asserting no
+    # repeat at all: a killed worker's producer re-sends nothing, and its successor's
+    # read-back of the topic plus deterministic task ids are what must rule repeats out.
+    records = await read_records(s.kafka_bootstrap, s.topic_tasks)
+    first: dict[tuple[str, int], tuple[bytes | None, bytes, tuple[Any, ...]]] = {}
+    repeats = 0
+    for r in records:
+        d = orjson.loads(r.value)
+        copy = (r.key, r.value, tuple(r.headers))
+        key = (d["task_id"], d["revision"])
+        if key in first:
+            assert first[key] == copy, f"{key} written twice, not identically"
+            repeats += 1
+        else:
+            first[key] = copy
+    record_property("repeats", repeats)  # how often the window was hit (in --junitxml with
+    # -o junit_family=legacy)
+    assert as_set([v for _, v, _ in first.values()]) == want
+    kept = await dispatcher_intake(s, redis, data, [r.value for r in records])
+    assert sorted((t.task_id, t.revision) for t in kept) == sorted(first)
+
+
+async def dispatcher_intake(s: Settings, redis: aioredis.Redis, data: Any,
+                            values: list[bytes]) -> list[Task]:
+    """What the dispatcher's intake (store, place, route) keeps of the tasks topic's values
+    given to it in topic order, repeats included, then all of them once more (a repeat of
+    every batch): it stores and routes a ``task_id:revision`` the first time only."""
+    side = DispatchSide(s, load_rules(RULES), Directory(
+        {c.customer_id: c for c in data.customers}, {m.manager_id: m for m in data.managers}),
+        redis, Metrics(CollectorRegistry()))
+    await side.start()
+    try:
+        return [t for _ in range(2) for t in await side.dispatcher.handle(decode_tasks(values))]
+    finally:
+        await side.close()
 
 
 async def test_writes_never_acknowledged_stop_the_worker_and_a_restart_delivers_each_task_once(
