@@ -28,6 +28,10 @@ class Metrics:
                                      "new evidence inside the cooldown", ["rule"], registry=r)
         self.suppressed = Counter("alerting_suppressed_total", "Rule hits that made no new task",
                                   ["rule", "reason"], registry=r)  # reason: cooldown, dedup
+        self.directory_updates = Counter(
+            "alerting_directory_updates_total", "Directory records applied from the managers "
+            "topic (at start and while running), by kind and outcome (applied, removed, "
+            "malformed)", ["kind", "outcome"], registry=r)
         self.dead_letters = Counter("alerting_dead_letters_total", "Events sent to the "
                                     "dead-letter output, by reason", ["reason"], registry=r)
         self.notifications = Counter("alerting_notifications_total", "Notification attempts by "

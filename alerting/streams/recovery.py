@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from alerting.errors import ServiceUnavailable
 
@@ -55,22 +55,24 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str,
     return ends
 
 
-async def read_range(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
-                     timeout_s: float = 60.0) -> list[bytes]:
-    """The values of ``topic`` from ``start`` offsets (missing partition = 0) to its end."""
-    return [v for _, _, v in await read_records(consumer, topic, start, timeout_s)]
-
-
 async def read_records(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
                        timeout_s: float = 60.0) -> list[tuple[int, int, bytes]]:
     """(partition, offset, value) of ``topic`` from ``start`` offsets (missing partition = 0)
-    to its end."""
+    to its end, tombstones left out."""
+    return [(r.partition, r.offset, r.value)
+            for r in await read_topic(consumer, topic, start, timeout_s) if r.value is not None]
+
+
+async def read_topic(consumer: AIOKafkaConsumer, topic: str, start: dict[int, int],
+                     timeout_s: float = 60.0) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of ``topic`` from ``start`` offsets (missing partition = 0) to its end,
+    tombstones included, in offset order per partition."""
     tps = await topic_partitions(consumer, topic)
     consumer.assign(tps)
     pos = {tp: start.get(tp.partition, 0) for tp in tps}
     for tp in tps:
         consumer.seek(tp, pos[tp])
-    out: list[tuple[int, int, bytes]] = []
+    out: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
     todo = set(tps)
     while todo:
@@ -78,7 +80,7 @@ async def read_records(consumer: AIOKafkaConsumer, topic: str, start: dict[int, 
             raise ServiceUnavailable(f"kafka: reading {topic!r} back timed out")
         batch = await consumer.getmany(*todo, timeout_ms=100, max_records=10000)
         for tp, records in batch.items():
-            out += [(tp.partition, r.offset, r.value) for r in records if r.value is not None]
+            out += records
             if records:
                 pos[tp] = records[-1].offset + 1
         for tp in list(todo):

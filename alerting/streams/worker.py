@@ -16,17 +16,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from alerting.directory import Directory, manager_from_dict
-from alerting.errors import ConfigError, StateError
+from alerting.directory import Directory
+from alerting.errors import StateError
 from alerting.metrics import Metrics, default_metrics
 from alerting.ops import EngineStatsRecorder, record_tasks
 from alerting.settings import Settings
 from alerting.state.redis_checkpoint import CheckpointStore, PartitionCheckpoint
-from alerting.streams import recovery
+from alerting.streams import managers, recovery
 from alerting.streams.checkpointer import CheckpointWriter
 from alerting.streams.deadletter import dead_letter_record
 from alerting.streams.directory import customers_key, decode_customer, encode_customer
@@ -77,6 +76,7 @@ class Worker:
         self._recorders: dict[int, EngineStatsRecorder] = {}  # per shard: engine stats → metrics
         self.consumer: AIOKafkaConsumer | None = None
         self.side: AIOKafkaConsumer | None = None
+        self.follower: managers.ManagerFollower | None = None
         self.producer: AIOKafkaProducer | None = None
         self.n_partitions = settings.partitions
         self.output = CheckpointWriter(self.store, self.m, self.stats, self._update_lag)
@@ -94,7 +94,10 @@ class Worker:
         await start_kafka(self.side, self.s)
         self.output.out_hw = await recovery.end_offsets(self.side, self.s.topic_tasks)
         self.n_partitions = len(await recovery.topic_partitions(self.side, self.topics[1]))
-        await self._load_managers()
+        positions = await managers.load(self.side, self.s.topic_managers, self.directory,
+                                        self.m)
+        self.follower = managers.ManagerFollower(self.s, self.directory, self.m)
+        await self.follower.start(positions)
         self.consumer = new_consumer(self.s, self.s.group_id,
                                      partition_assignment_strategy=(RangePartitionAssignor,))
         await start_kafka(self.consumer, self.s)
@@ -111,6 +114,8 @@ class Worker:
                 if self.shards and not self.failed:
                     await self.checkpoint(force=True)
         finally:
+            if self.follower is not None:
+                await self.follower.stop()
             for c in (self.consumer, self.side, self.producer):
                 if c is not None:
                     await c.stop()
@@ -429,11 +434,3 @@ class Worker:
             self.consumer.seek(TopicPartition(t, p), off)
         return Shard(p, self.topics, engine, offsets)
 
-    async def _load_managers(self) -> None:
-        """Managers published on the compacted topic (latest record per id wins)."""
-        assert self.side is not None
-        for raw in await recovery.read_range(self.side, self.s.topic_managers, {}):
-            try:
-                self.directory.put_manager(manager_from_dict(orjson.loads(raw)))
-            except (ConfigError, ValueError, TypeError):
-                log.warning("skipping a malformed manager record")
