@@ -54,7 +54,7 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {os.uname().machine}"
 
 
-def _run(engine: Engine, events: list[Any]) -> tuple[int, int]:
+def run_events(engine: Engine, events: list[Any]) -> tuple[int, int]:
     """Process events with a daily watermark (as the embedded run does); (tasks, late)."""
     tasks = late = 0
     next_tick = events[0].ts + DAY if events else 0
@@ -103,7 +103,7 @@ def measure_engine_throughput(customers: int, days: int, profile: bool = False) 
         prof = cProfile.Profile()
         prof.enable()
     t, c = time.perf_counter(), time.process_time()
-    tasks, late = _run(engine, events)
+    tasks, late = run_events(engine, events)
     wall, secs = time.perf_counter() - t, time.process_time() - c
     if profile:
         prof.disable()
@@ -148,7 +148,7 @@ def measure_state_size(customers: int, days: int, trace: bool = False) -> dict[s
         tracemalloc.start()
     engine = Engine(ruleset, directory)
     engine.seed(data.customers)
-    tasks, late = _run(engine, events)
+    tasks, late = run_events(engine, events)
     gc.collect()
     rss1 = _rss_kb()
     traced = None

@@ -8,6 +8,9 @@ generated events to an 8-partition topic and measures, in the same run:
       twice, alternating with (b); with ``--variants asyncio,faust,python`` also (b'') the
       faust runner decoding with the Python decoder (the C decoder's baseline);
       (a) is measured again before each round and the ratios use its median;
+  (e) the rules engine alone, in this process, on the same events and rules (CPU µs per event),
+      measured beside each (a): the worker adds at least the engine to (a)'s loop, so (a)'s
+      per-event time over that sum bounds what (b) can reach with this engine;
   (c) two worker processes on the same input;
   (d) p50/p99 latency from producing an event (wall time at send) to the worker producing its
       task (the task record's CreateTime), at a steady 1,000 and 3,000 events/s (10 % of the
@@ -42,6 +45,10 @@ from aiokafka.partitioner import murmur2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alerting.directory import Directory  # noqa: E402
+from alerting.engine import Engine  # noqa: E402
+from alerting.models import parse_event  # noqa: E402
+from alerting.rules.loader import load_rules  # noqa: E402
 from alerting.sample import generate  # noqa: E402
 from alerting.settings import Settings  # noqa: E402
 from alerting.streams.directory import save_directory  # noqa: E402
@@ -160,6 +167,29 @@ async def raw_consume(bootstrap: str, topics: list[str], total: int) -> float:
     finally:
         await c.stop()
     return total / (time.perf_counter() - (t0 or 0))
+
+
+class EngineAlone:
+    """(e): the shipped engine over the pre-produced events (the same generated data), parsed
+    once; each ``measure()`` runs a fresh engine over them and returns CPU µs per event."""
+
+    def __init__(self, customers: int, n: int) -> None:
+        from bench.engine import run_events
+
+        self._run = run_events
+        self.data = generate(customers, 365, seed=11)
+        self.events = [parse_event(e) for _, e in zip(range(n), self.data.events(),
+                                                      strict=False)]
+        self.ruleset = load_rules(RULES)
+
+    def measure(self) -> float:
+        d = self.data
+        engine = Engine(self.ruleset, Directory({c.customer_id: c for c in d.customers},
+                                                {m.manager_id: m for m in d.managers}))
+        engine.seed(d.customers)
+        t = time.process_time()
+        self._run(engine, self.events)
+        return (time.process_time() - t) / len(self.events) * 1e6
 
 
 def spawn(s: Settings, **extra: Any) -> subprocess.Popen[bytes]:
@@ -441,11 +471,15 @@ async def main(a: argparse.Namespace) -> None:
         # (a) is measured again before every round: this host's rates swing by up to 2x within
         # minutes, and the ratio is taken against the median of (a).
         ceilings: list[float] = []
+        alone = EngineAlone(a.customers, a.events)
+        engine_us: list[float] = []
         runs: dict[str, list[dict[str, float]]] = {v: [] for v in a.variants}
         for rnd in range(a.rounds):
             ceilings.append(await raw_consume(env.broker.bootstrap, [
                 s1.topic_transactions, s1.topic_complaints], total))
             print(f"(a) raw aiokafka getmany + orjson: {ceilings[-1]:,.0f} events/s")
+            engine_us.append(alone.measure())
+            print(f"(e) the engine alone: {engine_us[-1]:.2f} µs of CPU per event")
             for v in a.variants:
                 k = f"{rnd}-{v}"
                 sx = s1.model_copy(update={**VARIANTS[v][1], "group_id": f"bench-one-{k}",
@@ -455,6 +489,10 @@ async def main(a: argparse.Namespace) -> None:
                 runs[v].append(await workers_rate(env.r, sx, total, 1))
         ceiling = statistics.median(ceilings)
         print(f"(a) median of {a.rounds}: {ceiling:,.0f} events/s")
+        a_us, e_us = 1e6 / ceiling, statistics.median(engine_us)
+        print(f"(e) median of {a.rounds}: the engine alone {e_us:.2f} µs per event, (a) "
+              f"{a_us:.2f} µs: a worker that added only the engine to (a)'s loop would reach "
+              f"{a_us / (a_us + e_us):.0%} of (a)")
         for v in a.variants:
             label = VARIANTS[v][0]
             for res in runs[v]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -76,16 +77,18 @@ def new_producer(s: Settings) -> AIOKafkaProducer:
                             **client_auth(s))
 
 
-def new_consumer(s: Settings, group_id: str | None, **kw: object) -> AIOKafkaConsumer:
+def new_consumer(s: Settings, group_id: str | None, **kw: Any) -> AIOKafkaConsumer:
     """A consumer with the settings' group timeouts and no auto commit (offsets live in the
     checkpoint)."""
-    return AIOKafkaConsumer(
+    opts: dict[str, Any] = dict(
         bootstrap_servers=s.kafka_bootstrap, group_id=group_id, enable_auto_commit=False,
         auto_offset_reset="earliest", session_timeout_ms=s.session_timeout_ms,
         heartbeat_interval_ms=s.heartbeat_interval_ms,
         rebalance_timeout_ms=s.rebalance_timeout_ms, request_timeout_ms=s.request_timeout_ms,
         max_poll_interval_ms=max(s.session_timeout_ms * 5, 60000),
-        fetch_max_wait_ms=s.fetch_max_wait_ms, **client_auth(s), **kw)  # type: ignore[arg-type]
+        fetch_max_wait_ms=s.fetch_max_wait_ms, **client_auth(s))
+    opts.update(kw)  # the caller's options win (e.g. a longer fetch wait)
+    return AIOKafkaConsumer(**opts)
 
 
 async def start_kafka(client: AIOKafkaConsumer | AIOKafkaProducer | AIOKafkaAdminClient,
