@@ -2,7 +2,9 @@
 in this process and in subprocesses can use them alike; the broker advertises the proxy's port,
 so every client connection goes through it. ``Proxy.cut`` / ``restore`` take the broker off the
 network and back (an outage or a restart as clients see it: connections reset, then refused);
-``Proxy.unanswered`` swallows requests of some kinds (a broker that takes no writes).
+``Proxy.unanswered`` swallows requests of some kinds (a broker that takes no writes);
+``Proxy.lose_next_produce_answer`` lets a produce request reach the broker and resets the
+connection before its answer (a write the broker made that the client never hears of).
 
 TLS: Tansu 0.6 cannot serve TLS itself (its ``--cert`` and ``--key`` options exclude each
 other, and one alone leaves the port in plaintext), so ``TlsProxy`` terminates TLS and forwards
@@ -22,6 +24,7 @@ from typing import Self, TypeVar
 from .broker import Broker, free_port, start_broker
 
 P = TypeVar("P", bound="Proxy")
+PRODUCE = 0  # the Kafka API key of Produce requests
 
 
 class Proxy:
@@ -39,6 +42,8 @@ class Proxy:
         # Kafka API keys whose requests are swallowed unanswered (0 = Produce: the broker
         # accepts connections and serves reads, but no write is ever acknowledged)
         self.unanswered: frozenset[int] = frozenset()
+        self._lose_next = False
+        self.lost = 0  # produce answers dropped (``lose_next_produce_answer``)
         self._thread = threading.Thread(target=self._loop.run_until_complete,
                                         args=(self._serve(),), daemon=True)
 
@@ -68,6 +73,13 @@ class Proxy:
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port,
                                                   ssl=self.ctx)
+
+    def lose_next_produce_answer(self) -> None:
+        """Let the next Produce request through to the broker, then reset its connection when
+        the broker answers it instead of relaying the answer: the client sees a request in
+        flight when its connection dropped, though the broker wrote it (the window only an
+        idempotent producer closes)."""
+        self._lose_next = True
 
     def stop(self) -> None:
         """Close the listener and every forwarded connection."""
@@ -104,17 +116,44 @@ class Proxy:
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
         """Relay one client connection (``reader``/``writer``) to the backend's."""
-        await asyncio.gather(self._requests(reader, up_writer), pipe(up_reader, writer))
+        lose: set[bytes] = set()  # correlation ids whose answers are to be lost
+        await asyncio.gather(self._requests(reader, up_writer, lose),
+                             self._answers(up_reader, writer, up_writer, lose))
 
-    async def _requests(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _requests(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter,
+                        lose: set[bytes]) -> None:
         """Relay the client's requests one frame at a time, less the ``unanswered`` ones."""
         with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             while True:
                 size = await src.readexactly(4)
                 frame = await src.readexactly(int.from_bytes(size, "big"))
-                if int.from_bytes(frame[:2], "big") not in self.unanswered:
-                    dst.write(size + frame)
-                    await dst.drain()
+                # request header: api key (2 bytes), api version (2), correlation id (4)
+                api = int.from_bytes(frame[:2], "big")
+                if api in self.unanswered:
+                    continue
+                if api == PRODUCE and self._lose_next:
+                    self._lose_next = False
+                    lose.add(frame[4:8])
+                dst.write(size + frame)
+                await dst.drain()
+        with contextlib.suppress(ConnectionError, ssl.SSLError, RuntimeError):
+            dst.close()
+
+    async def _answers(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter,
+                       upstream: asyncio.StreamWriter, lose: set[bytes]) -> None:
+        """Relay the broker's answers one frame at a time; at an answer to be lost, reset
+        both sides of the connection instead."""
+        with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            while True:
+                size = await src.readexactly(4)
+                frame = await src.readexactly(int.from_bytes(size, "big"))
+                if frame[:4] in lose:  # response header: the correlation id
+                    self.lost += 1
+                    dst.transport.abort()
+                    upstream.transport.abort()
+                    return
+                dst.write(size + frame)
+                await dst.drain()
         with contextlib.suppress(ConnectionError, ssl.SSLError, RuntimeError):
             dst.close()
 
