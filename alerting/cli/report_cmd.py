@@ -61,7 +61,8 @@ async def load_tasks(redis_url: str, prefix: str, since_ms: int) -> list[Task]:
 def register(app: typer.Typer) -> None:
     """Attach ``alerting report`` to the root app."""
 
-    @app.command("report")
+    @app.command("report", short_help="Per rule: tasks created, acknowledged, time to "
+                 "acknowledge, outcomes; flags rules with too many false alarms.")
     def report(
         since: Annotated[str, typer.Option(help="Window back from now, e.g. 30d, 12h")] = "30d",
         redis_url: RedisUrl = DEFAULT_URL,

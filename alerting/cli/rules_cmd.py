@@ -31,7 +31,8 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
         raise typer.Exit(1) from None
 
 
-@rules_app.command("check")
+@rules_app.command("check", short_help="Validate a rules file (exit 1 on a problem); warn "
+                   "when the holiday list runs out within 30 days.")
 def check(path: Path = _PATH) -> None:
     """Validate a rules file: 'ok: N rules (k kinds)' or one line per problem (exit 1); a
     warning (exit 0) when the calendar's holiday list runs out within 30 days."""

@@ -37,4 +37,5 @@ def sample(
 
 def register(app: typer.Typer) -> None:
     """Attach ``alerting sample``."""
-    app.command("sample")(sample)
+    app.command("sample", short_help="Generate sample data: customers, managers and a year "
+                "of their events.")(sample)

@@ -149,7 +149,8 @@ def resolve_cmd(task_id: str, as_: AsRequired,
     _emit(t.to_dict(), as_json, f"{t.task_id} resolved ({t.outcome}) at {t.resolved_at}")
 
 
-@tasks_app.command("token")
+@tasks_app.command("token", short_help="Issue a sign-in token for a manager (inbox page and "
+                   "API), signed with ALERTING_API_SECRET.")
 def token_cmd(manager_id: str,
               ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 12h, 30d")] = "30d") -> None:
     """Issue a sign-in token for a manager (inbox page and API), signed with

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     epilog = ("Settings (environment variables):\n\n"
               + "\n\n".join(describe_settings().splitlines()))
-    app.command("worker", epilog=epilog)(worker)
+    # short_help: the command list shows it (rich mode keeps the docstring's line breaks there)
+    app.command("worker", epilog=epilog, short_help="Run a Kafka worker: events in, rules "
+                "evaluated, tasks out, state checkpointed to Redis.")(worker)
 
 
 def worker() -> None:
