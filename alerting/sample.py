@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from alerting.directory import Customer, Manager
+from alerting.directory import Customer, Directory, Manager
 from alerting.sample_stream import (
     CHANNELS,
     OTHER_BANKS,
@@ -58,6 +58,11 @@ class SampleData:
     start: date
     _custs: list[Cust]
     _rng_state: Any
+
+    def directory(self) -> Directory:
+        """A new in-memory directory of the generated customers and managers."""
+        return Directory({c.customer_id: c for c in self.customers},
+                         {m.manager_id: m for m in self.managers})
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The wire-format event dicts (BRIEF §4) in time order."""

@@ -43,8 +43,7 @@ PARTS = 8
 async def main(a: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     data = generate(a.customers, a.days, seed=3)
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
+    directory = data.directory()
     ruleset = load_rules(RULES)
     part = {c.customer_id: partition_of(c.customer_id, PARTS) for c in data.customers}
 

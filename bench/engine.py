@@ -31,7 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alerting.directory import Directory  # noqa: E402
 from alerting.engine import Engine  # noqa: E402
 from alerting.errors import BadEvent  # noqa: E402
 from alerting.models import parse_event  # noqa: E402
@@ -90,8 +89,7 @@ def measure_engine_throughput(customers: int, days: int, profile: bool = False) 
     events = [parse_event(d) for d in data.events()]
     prep = time.perf_counter() - t
     ruleset = load_rules(RULES)
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
+    directory = data.directory()
     base = _baseline(events)
     engine = Engine(ruleset, directory)
     engine.seed(data.customers)
@@ -138,8 +136,7 @@ def measure_state_size(customers: int, days: int, trace: bool = False) -> dict[s
     data = generate(customers, days, seed=11)
     events = [parse_event(d) for d in data.events()]
     ruleset = load_rules(RULES)
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
+    directory = data.directory()
     gc.collect()
     rss0 = _rss_kb()
     if trace:  # every allocation made from here on and still alive at the end

@@ -45,7 +45,6 @@ from aiokafka.partitioner import murmur2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alerting.directory import Directory  # noqa: E402
 from alerting.engine import Engine  # noqa: E402
 from alerting.models import parse_event  # noqa: E402
 from alerting.rules.loader import load_rules  # noqa: E402
@@ -55,6 +54,7 @@ from alerting.streams.directory import save_directory  # noqa: E402
 from alerting.streams.recovery import topic_partitions  # noqa: E402
 from alerting.streams.topics import ensure_topics  # noqa: E402
 from alerting.timeutil import format_ts  # noqa: E402
+from bench.engine import run_events  # noqa: E402
 from tests.streams.broker import Broker, free_port, start_broker  # noqa: E402
 
 RULES = ROOT / "alerting" / "data" / "rules.yaml"
@@ -174,9 +174,6 @@ class EngineAlone:
     once; each ``measure()`` runs a fresh engine over them and returns CPU µs per event."""
 
     def __init__(self, customers: int, n: int) -> None:
-        from bench.engine import run_events
-
-        self._run = run_events
         self.data = generate(customers, 365, seed=11)
         self.events = [parse_event(e) for _, e in zip(range(n), self.data.events(),
                                                       strict=False)]
@@ -184,11 +181,10 @@ class EngineAlone:
 
     def measure(self) -> float:
         d = self.data
-        engine = Engine(self.ruleset, Directory({c.customer_id: c for c in d.customers},
-                                                {m.manager_id: m for m in d.managers}))
+        engine = Engine(self.ruleset, d.directory())
         engine.seed(d.customers)
         t = time.process_time()
-        self._run(engine, self.events)
+        run_events(engine, self.events)
         return (time.process_time() - t) / len(self.events) * 1e6
 
 

@@ -44,8 +44,7 @@ def run_engine(customers: int, days: int, seed: int,
     """Replay a generated bank through the engine; (state per customer, directory, events,
     the last revision of every task)."""
     data = generate(customers, days, seed)
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
+    directory = data.directory()
     engine = Engine(load_rules(ROOT / "rules.yaml"), directory)
     n = last = 0
     tasks: dict[str, Task] = {}

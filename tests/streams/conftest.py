@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from alerting.backtest import build_engine, copy_directory, replay
+from alerting.backtest import build_engine, replay
 from alerting.directory import Directory
 from alerting.kafka_auth import client_auth
 from alerting.metrics import Metrics
@@ -200,10 +200,8 @@ def backtested_sample(customers: int, days: int, seed: int
 
 def backtest(data: SampleData, events: list[dict[str, Any]]) -> set[TaskKey]:
     """The backtest's tasks (id, revision, JSON) on ``events`` with ``data``'s directory."""
-    directory = Directory({c.customer_id: c for c in data.customers},
-                          {m.manager_id: m for m in data.managers})
     out: list[Task] = []
     lines = ((i + 1, orjson.dumps(e)) for i, e in enumerate(events))
-    replay(lines, [build_engine(RULES, copy_directory(directory))], lambda _: None,
+    replay(lines, [build_engine(RULES, data.directory())], lambda _: None,
            lambda _i, t: out.append(t))
     return {(t.task_id, t.revision, t.to_json()) for t in out}

@@ -16,7 +16,6 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from alerting.directory import Directory
 from alerting.errors import ServiceUnavailable
 from alerting.metrics import Metrics
 from alerting.rules.loader import load_rules
@@ -125,9 +124,8 @@ async def dispatcher_intake(s: Settings, redis: aioredis.Redis, data: Any,
     """What the dispatcher's intake (store, place, route) keeps of the tasks topic's values
     given to it in topic order, repeats included, then all of them once more (a repeat of
     every batch): it stores and routes a ``task_id:revision`` the first time only."""
-    side = DispatchSide(s, load_rules(RULES), Directory(
-        {c.customer_id: c for c in data.customers}, {m.manager_id: m for m in data.managers}),
-        redis, Metrics(CollectorRegistry()))
+    side = DispatchSide(s, load_rules(RULES), data.directory(), redis,
+                        Metrics(CollectorRegistry()))
     await side.start()
     try:
         return [t for _ in range(2) for t in await side.dispatcher.handle(decode_tasks(values))]
