@@ -59,11 +59,18 @@ async def load(consumer: AIOKafkaConsumer, topic: str, directory: Directory,
     """Read the whole topic into the directory, tombstones included (a manager removed on the
     topic leaves a directory that Redis gave it, as it does from a running worker's); returns
     the position after it per partition (where ``ManagerFollower`` goes on)."""
+    records = await recovery.read_topic(consumer, topic, {})
+    apply_records(directory, m, records)
     positions: dict[int, int] = {}
-    for r in await recovery.read_topic(consumer, topic, {}):
-        m.directory_updates.labels("manager", apply_manager(directory, r.key, r.value)).inc()
+    for r in records:
         positions[r.partition] = max(positions.get(r.partition, 0), r.offset + 1)
     return positions
+
+
+def apply_records(directory: Directory, m: Metrics, records: list[Any]) -> None:
+    """Apply records of the managers topic in order, each counted by its outcome."""
+    for r in records:
+        m.directory_updates.labels("manager", apply_manager(directory, r.key, r.value)).inc()
 
 
 class ManagerFollower:
@@ -75,7 +82,7 @@ class ManagerFollower:
         self.m = m
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
-        self.applied = 0  # records applied since start (tests and /metrics read progress)
+        self.applied = 0  # records applied since start (tests wait on it)
 
     async def start(self, positions: dict[int, int]) -> None:
         """Connect and follow the topic from ``positions`` (missing partition: from 0; a
@@ -112,7 +119,5 @@ class ManagerFollower:
         """Apply fetched records, in order per partition (synchronous: between two awaits of
         the worker's loop, so never in the middle of a batch of events)."""
         for records in batch.values():
-            for r in records:
-                outcome = apply_manager(self.directory, r.key, r.value)
-                self.m.directory_updates.labels("manager", outcome).inc()
-                self.applied += 1
+            apply_records(self.directory, self.m, records)
+            self.applied += len(records)
